@@ -32,7 +32,8 @@ var units = map[string]time.Duration{
 // maxRateN bounds N so that token arithmetic never overflows.
 const maxRateN = 1 << 40
 
-// ParseRate parses "N/unit" where N is a positive integer and unit is one of
+// ParseRate parses "N/unit" where N is a positive decimal integer (digits
+// only, no sign) and unit is one of
 // second, minute, hour or day (also s, m, h, d, sec, min, hr and plurals).
 // Spaces around the parts are ignored; the unit is case-insensitive.
 func ParseRate(s string) (Rate, error) {
@@ -42,7 +43,7 @@ func ParseRate(s string) (Rate, error) {
 	}
 	num, unit = strings.TrimSpace(num), strings.ToLower(strings.TrimSpace(unit))
 	n, err := strconv.Atoi(num)
-	if err != nil || n <= 0 || n > maxRateN {
+	if err != nil || !allDigits(num) || n <= 0 || n > maxRateN {
 		return Rate{}, fmt.Errorf("%w %q: count must be a whole number from 1 to %d", ErrBadRate, s, maxRateN)
 	}
 	per, ok := units[unit]
@@ -51,6 +52,19 @@ func ParseRate(s string) (Rate, error) {
 	}
 	return Rate{N: n, Per: per}, nil
 }
+
+// allDigits reports whether s is one or more ASCII digits (no sign).
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Valid reports whether r admits anything: N and Per both positive.
+func (r Rate) Valid() bool { return r.N > 0 && r.Per > 0 }
 
 // String formats r as "N/unit" using the long unit name when the period is a
 // whole second, minute, hour or day, and as "N/<duration>" otherwise.
