@@ -1,0 +1,44 @@
+package audit
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Match them with errors.Is.
+var (
+	// ErrFull is returned by Memory.Append when the log holds
+	// MemoryOptions.MaxEvents events. The action being recorded must be
+	// denied: the log fails closed.
+	ErrFull = errors.New("audit log full")
+
+	// ErrInvalidEvent is wrapped by every error about an event that cannot
+	// be recorded (an unknown kind, a string that is not UTF-8, args that
+	// are not I-JSON, a number outside ±2^53, a time outside years 0–9999).
+	// The message names the field.
+	ErrInvalidEvent = errors.New("invalid audit event")
+
+	// ErrInvalidJSON is wrapped by every error CanonicalJSON returns, and by
+	// ErrInvalidEvent errors about args.
+	ErrInvalidJSON = errors.New("invalid JSON for canonicalization")
+
+	// ErrChainBroken is matched by every *ChainError.
+	ErrChainBroken = errors.New("audit chain broken")
+)
+
+// ChainError reports the first event at which a chain fails to verify.
+type ChainError struct {
+	// Seq is the sequence number of the first bad event (for a gap, the
+	// sequence number that was expected there).
+	Seq uint64
+	// Reason says what is wrong, e.g. "hash mismatch".
+	Reason string
+}
+
+// Error implements error: "audit chain broken at seq 5: hash mismatch".
+func (e *ChainError) Error() string {
+	return "audit chain broken at seq " + strconv.FormatUint(e.Seq, 10) + ": " + e.Reason
+}
+
+// Unwrap returns ErrChainBroken.
+func (e *ChainError) Unwrap() error { return ErrChainBroken }
