@@ -97,3 +97,18 @@ func AsErrors(err error) Errors {
 	}
 	return nil
 }
+
+// ErrUnknownPolicy is wrapped by the error for a named policy (see
+// [BuiltinNamed]) that neither the built-ins nor the caller define.
+var ErrUnknownPolicy = errors.New("unknown named policy")
+
+// ErrNoLoader is returned by [Engine.Reload] when the engine has no loader.
+var ErrNoLoader = errors.New("no policy loader configured")
+
+// ErrAbstain is returned (possibly wrapped) by a [Backend] that has no
+// answer for an input; the next backend is asked. Any other error denies.
+var ErrAbstain = errors.New("backend abstains")
+
+// ErrNoCandidates is returned by [Resolve] for an empty candidate list. Its
+// text is the reference's.
+var ErrNoCandidates = errors.New("Cannot resolve conflict with zero candidates") //nolint:staticcheck // reference text
