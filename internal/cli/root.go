@@ -86,6 +86,7 @@ func newRoot(env Env) *cobra.Command {
 		newPolicyCmd(),
 		newValidateCmd(),
 		newDemoCmd(),
+		newCheckCmd(), newScanCmd(), newInstallHooksCmd(), newInitCmd(),
 	)
 	return root
 }

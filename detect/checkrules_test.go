@@ -1,0 +1,41 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestCheckRulesReference reproduces the reference's `agentos check`
+// vectors (research notes §9.7, cases 65–67).
+func TestCheckRulesReference(t *testing.T) {
+	t.Parallel()
+	c := NewCheckRules()
+	tests := []struct {
+		name, file, content string
+		want                []string // "severity:line:policy"
+	}{
+		{"sql-65", "a.sql", "DROP TABLE users;\nDELETE FROM users;\nDELETE FROM users WHERE id=1;\nTRUNCATE TABLE logs;\n",
+			[]string{"critical:1:block-destructive-sql", "critical:2:block-destructive-sql", "critical:4:block-destructive-sql"}},
+		{"shell-66", "c.sh", "rm -rf /tmp/x\nsudo apt install\nchmod 777 /x\n",
+			[]string{"critical:1:block-file-deletes", "high:2:block-privilege-escalation", "high:3:block-privilege-escalation"}},
+		{"js-rm-66", "c.js", "rm -rf /tmp/x\n", nil},
+		{"python-67", "b.py", "import shutil\nshutil.rmtree(p)\nos.remove(f)\npassword = \"hunter2\"\napi_key = \"abcdefghijklmnopqrstuvwxyz\"\neval(x)\nos.system(\"ls \" + d)\nexec(code)\nx = 1\nk = \"AKIAABCDEFGHIJKLMNOP\"\n",
+			[]string{"high:2:block-file-deletes", "medium:3:block-file-deletes", "critical:5:block-secret-exposure",
+				"critical:4:block-secret-exposure", "critical:10:block-secret-exposure", "high:6:block-arbitrary-exec",
+				"critical:7:block-arbitrary-exec", "high:8:block-arbitrary-exec"}},
+		{"unknown-lang", "notes.txt", "DROP TABLE x;\npassword = 'p'\n", []string{"critical:2:block-secret-exposure"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, v := range c.Check(tt.content, LanguageOf(tt.file)) {
+				got = append(got, fmt.Sprintf("%s:%d:%s", v.Severity, v.Line, v.Policy))
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("Check(%s) = %q, want %q", tt.file, got, tt.want)
+			}
+		})
+	}
+}

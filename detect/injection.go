@@ -1,0 +1,630 @@
+package detect
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Sensitivity selects how much evidence the injection detector needs.
+type Sensitivity string
+
+// Sensitivity levels. The rules behave as the reference's: a rule finding
+// survives at strict and balanced when its confidence is at least 0.3 and
+// 0.5, and at permissive only when its threat is high or critical with a
+// confidence of at least 0.7 (so permissive ignores delimiters, context
+// manipulation and multi-turn markers). Every built-in rule has a confidence
+// of at least 0.7, so for the rules strict and balanced agree, as in the
+// reference; strict differs in the model's threshold, which is lower.
+const (
+	SensitivityStrict     Sensitivity = "strict"
+	SensitivityBalanced   Sensitivity = "balanced"
+	SensitivityPermissive Sensitivity = "permissive"
+)
+
+// Defaults for [InjectionOptions].
+const (
+	// DefaultInjectionChunk is the size of the pieces a long input is
+	// scanned in when InjectionOptions.ChunkBytes is zero.
+	DefaultInjectionChunk = 64 << 10
+	// injectionOverlap is how much consecutive chunks overlap, so that a
+	// phrase cut by a chunk boundary is still seen whole.
+	injectionOverlap = 1 << 10
+)
+
+// InjectionOptions configures [NewInjection].
+type InjectionOptions struct {
+	// Sensitivity: "" means balanced. A value other than strict, balanced
+	// or permissive also means balanced, as in the reference (names are
+	// case-sensitive).
+	Sensitivity Sensitivity
+	// Allowlist: if the lower-cased input contains any entry (lower-cased),
+	// the input is clean, whatever else it contains. Entries must have at
+	// least 3 characters after trimming spaces. nil: no allowlist.
+	Allowlist []string
+	// Blocklist: if the lower-cased input contains any entry, the input is
+	// an injection (high threat, confidence 1). Same length rule. nil: none.
+	Blocklist []string
+	// CustomPatterns are RE2 expressions matched, case-sensitively unless
+	// they say (?i), against the original input; each match is a
+	// direct_override finding of confidence 0.8. nil: none.
+	CustomPatterns []string
+	// Canaries are strings planted in the system prompt; finding one in the
+	// input (case-insensitively) is a critical canary_leak. They are added
+	// to the canaries passed to each call. nil: none.
+	Canaries []string
+	// Model scores inputs the rules miss. nil: the model embedded in the
+	// package ([EmbeddedInjectionModel]).
+	Model *Model
+	// DisableModel turns the model off: the verdict is the rules' alone.
+	DisableModel bool
+	// ModelThreshold is the probability at or above which the model calls
+	// an input an injection. 0: the model's own threshold for the
+	// sensitivity (strict uses a lower one, permissive a higher one).
+	ModelThreshold float64
+	// ChunkBytes bounds the memory of one call: longer inputs are scanned
+	// in chunks of this size that overlap by 1 KiB, so every byte is still
+	// scanned. 0: DefaultInjectionChunk. Values below 4 KiB are raised to it.
+	ChunkBytes int
+	// Logger receives debug records. nil: discard.
+	Logger *slog.Logger
+}
+
+// Injection detects prompt injection with the reference's rules (seven
+// strategies plus allow/block lists, custom patterns and canaries) matched
+// on [Normalize]d text, and a statistical [Model] for the phrasings the
+// rules do not know. It is safe for concurrent use.
+type Injection struct {
+	sensitivity Sensitivity
+	threshold   float64  // rule confidence threshold
+	minThreat   Severity // rule threat floor
+	allow       []string // as given
+	allowFold   []string // injPyLower of allow
+	allowNorm   []string // Normalize(allow).Text
+	block       []string
+	blockFold   []string
+	blockNorm   []string
+	custom      []*regexp.Regexp
+	customSrc   []string
+	canaries    []string
+	rules       []injectionRule
+	literals    *literalIndex
+	model       *Model
+	modelThresh float64
+	chunk       int
+	log         *slog.Logger
+}
+
+var _ Detector = (*Injection)(nil)
+
+// NewInjection validates opts and compiles the detector. A bad list entry
+// or custom pattern is an [*InjectionConfigError].
+func NewInjection(opts InjectionOptions) (*Injection, error) {
+	d := &Injection{sensitivity: opts.Sensitivity, log: opts.Logger}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	switch opts.Sensitivity {
+	case SensitivityStrict:
+		d.threshold, d.minThreat = 0.3, SeverityLow
+	case SensitivityPermissive:
+		d.threshold, d.minThreat = 0.7, SeverityHigh
+	default:
+		d.threshold, d.minThreat = 0.5, SeverityLow
+	}
+	var err error
+	if d.allow, d.allowFold, d.allowNorm, err = checkList("Allowlist", opts.Allowlist,
+		"Short entries risk disabling detection for broad input ranges."); err != nil {
+		return nil, err
+	}
+	if d.block, d.blockFold, d.blockNorm, err = checkList("Blocklist", opts.Blocklist,
+		"Short entries cause excessive false positives with substring matching."); err != nil {
+		return nil, err
+	}
+	for i, src := range opts.CustomPatterns {
+		re, err := regexp.Compile(src)
+		if err != nil {
+			return nil, &InjectionConfigError{Field: "CustomPatterns", Index: i,
+				Reason: fmt.Sprintf("Custom pattern %q does not compile: %v", src, err), Err: err}
+		}
+		d.custom = append(d.custom, re)
+		d.customSrc = append(d.customSrc, src)
+	}
+	d.canaries = append([]string(nil), opts.Canaries...)
+	if d.rules, err = compileRules(); err != nil {
+		return nil, fmt.Errorf("compile injection rules: %w", err)
+	}
+	d.literals = newLiteralIndex(d.rules)
+	if !opts.DisableModel {
+		d.model = opts.Model
+		if d.model == nil {
+			if d.model, err = EmbeddedInjectionModel(); err != nil {
+				return nil, err
+			}
+		}
+		d.modelThresh = opts.ModelThreshold
+		if d.modelThresh == 0 {
+			d.modelThresh = d.model.Threshold(opts.Sensitivity)
+		}
+		if d.modelThresh < 0 || d.modelThresh > 1 || math.IsNaN(d.modelThresh) {
+			return nil, &InjectionConfigError{Field: "ModelThreshold", Index: -1,
+				Reason: fmt.Sprintf("model threshold %v is outside [0, 1]", opts.ModelThreshold)}
+		}
+	}
+	d.chunk = opts.ChunkBytes
+	if d.chunk == 0 {
+		d.chunk = DefaultInjectionChunk
+	}
+	d.chunk = max(d.chunk, 4<<10)
+	return d, nil
+}
+
+// checkList validates an allow or block list the way the reference does
+// and returns it with its folded and normalised forms.
+func checkList(name string, entries []string, why string) (orig, fold, normd []string, err error) {
+	for i, e := range entries {
+		trimmed := strings.TrimFunc(e, injPyIsSpace)
+		if trimmed == "" {
+			return nil, nil, nil, &InjectionConfigError{Field: name, Index: i,
+				Reason: name + " entries must not be empty or whitespace-only"}
+		}
+		if utf8.RuneCountInString(trimmed) < 3 {
+			return nil, nil, nil, &InjectionConfigError{Field: name, Index: i,
+				Reason: fmt.Sprintf("%s entry %s is too short (minimum 3 characters). %s", name, injPyRepr(e), why)}
+		}
+		orig = append(orig, e)
+		fold = append(fold, injPyLower(e))
+		normd = append(normd, Normalize(e).Text)
+	}
+	return orig, fold, normd, nil
+}
+
+// Name implements [Detector].
+func (d *Injection) Name() string { return "injection" }
+
+// InjectionResult is the reference's result shape (its detect() output),
+// produced by [Injection.Reference] from the rules alone.
+type InjectionResult struct {
+	IsInjection bool `json:"is_injection"`
+	// Threat is the threat of the first finding with the highest threat;
+	// meaningless when IsInjection is false (ThreatLevel then says "none").
+	Threat Severity `json:"-"`
+	// Type is the injection type; "" when there is none (the reference's null).
+	Type InjectionType `json:"injection_type"`
+	// Confidence is the highest surviving confidence, rounded to 3 places.
+	Confidence float64 `json:"confidence"`
+	// MatchedPatterns are the labels of the surviving findings, in the
+	// reference's check order: "<family>:<regex source>", "base64_payload:<keyword>",
+	// "canary_leak:<canary>", "custom:<source>", "blocklist:<entry>".
+	MatchedPatterns []string `json:"matched_patterns"`
+	// Explanation is the reference's sentence.
+	Explanation string `json:"explanation"`
+}
+
+// ThreatLevel is the reference's threat_level: "none" for a clean result,
+// else the threat's name.
+func (r InjectionResult) ThreatLevel() string {
+	if !r.IsInjection {
+		return "none"
+	}
+	return r.Threat.String()
+}
+
+// FailClosedResult is the reference's result for an internal error: the
+// input is blocked.
+func FailClosedResult() InjectionResult {
+	return InjectionResult{IsInjection: true, Threat: SeverityCritical, Confidence: 1,
+		MatchedPatterns: []string{"detection_error"}, Explanation: "Detection error — input blocked (fail closed)"}
+}
+
+// ruleHit is one rule finding before sensitivity filtering.
+type ruleHit struct {
+	family     int
+	kind       InjectionType
+	label      string
+	threat     Severity
+	conf       float64
+	start, end int // span in the scanned text; -1 if none
+}
+
+// Reference returns the reference's verdict on text: the rules alone,
+// matched as the reference matches them (Python's Unicode \s, \b and
+// case folding, but no NFKC and no look-alike mapping), with canaries
+// added to the configured ones. Use [Injection.Check] for our verdict.
+func (d *Injection) Reference(text string, canaries []string) InjectionResult {
+	lower := ""
+	if len(d.allow)+len(d.block)+len(canaries)+len(d.canaries) > 0 {
+		lower = injPyLower(text)
+	}
+	for _, a := range d.allowFold {
+		if strings.Contains(lower, a) {
+			return InjectionResult{Explanation: "Input matched allowlist entry", MatchedPatterns: []string{}}
+		}
+	}
+	for i, b := range d.blockFold {
+		if strings.Contains(lower, b) {
+			return InjectionResult{IsInjection: true, Threat: SeverityHigh, Type: TypeDirectOverride, Confidence: 1,
+				MatchedPatterns: []string{"blocklist:" + d.block[i]},
+				Explanation:     "Input matched blocklist entry: " + d.block[i]}
+		}
+	}
+	hits := d.matchRules(nil, foldForRules(text), text, false)
+	hits = d.matchCanaries(hits, lower, canaries, false)
+	hits = d.matchCustom(hits, text)
+	return d.summarize(hits)
+}
+
+// matchRules appends the findings of the built-in rules. folded is the
+// text the regular expressions run on; orig is the text base64 runs are
+// taken from (base64 is case-sensitive). withSpans records spans in folded.
+func (d *Injection) matchRules(hits []ruleHit, folded, orig string, withSpans bool) []ruleHit {
+	base64Done := false
+	present := d.literals.present(folded)
+	for i := range d.rules {
+		r := &d.rules[i]
+		if r.family > familyEncoding && !base64Done {
+			hits = matchBase64(hits, orig)
+			base64Done = true
+		}
+		if present&(1<<i) == 0 {
+			continue
+		}
+		start, end := -1, -1
+		if withSpans {
+			loc := r.re.FindStringIndex(folded)
+			if loc == nil {
+				continue
+			}
+			start, end = injTrimBoundary(folded, loc[0], loc[1])
+		} else if !r.re.MatchString(folded) {
+			continue
+		}
+		hits = append(hits, ruleHit{family: r.family, kind: r.kind, label: r.label, threat: r.threat, conf: r.conf,
+			start: start, end: end})
+	}
+	if !base64Done {
+		hits = matchBase64(hits, orig)
+	}
+	return hits
+}
+
+// injTrimBoundary drops the character a spelt-out \b consumed at either end of
+// a match, so the span covers only the phrase.
+func injTrimBoundary(s string, start, end int) (int, int) {
+	if start < end {
+		if r, n := utf8.DecodeRuneInString(s[start:]); !injIsPyWord(r) && r != '<' && r != '[' && r != '\\' && r != '-' && r != '#' && r != '`' {
+			start += n
+		}
+	}
+	if start < end {
+		if r, n := utf8.DecodeLastRuneInString(s[start:end]); !injIsPyWord(r) && r != '>' && r != ']' && r != ':' && r != '-' && r != '#' && r != '`' && !unicode.IsSpace(r) {
+			end -= n
+		}
+	}
+	return start, end
+}
+
+func injIsPyWord(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
+// matchBase64 adds one finding per base64 run that decodes (with Python's
+// non-strict rules) to text containing a suspicious keyword.
+func matchBase64(hits []ruleHit, orig string) []ruleHit {
+	if len(orig) < 20 {
+		return hits
+	}
+	for _, loc := range base64Runs(orig) {
+		decoded, ok := injB64Decode(orig[loc[0]:loc[1]])
+		if !ok {
+			continue
+		}
+		low := injPyLower(injUTF8Ignore(decoded))
+		for _, kw := range base64Keywords {
+			if strings.Contains(low, kw) {
+				hits = append(hits, ruleHit{family: familyEncoding, kind: TypeEncodingAttack,
+					label: "base64_payload:" + kw, threat: SeverityHigh, conf: 0.85, start: loc[0], end: loc[1]})
+				break
+			}
+		}
+	}
+	return hits
+}
+
+// base64Runs returns the matches of the reference's base64 candidate
+// expression [A-Za-z0-9+/]{20,}={0,2}, found without a regular expression:
+// leftmost-first greedy matching of that expression yields exactly the
+// maximal runs of at least 20 alphabet characters, each with up to two
+// following '='.
+func base64Runs(s string) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(s); {
+		if !isB64Char(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isB64Char(s[j]) {
+			j++
+		}
+		if j-i >= 20 {
+			k := j
+			for k < len(s) && k-j < 2 && s[k] == '=' {
+				k++
+			}
+			out = append(out, [2]int{i, k})
+			j = k
+		}
+		i = j
+	}
+	return out
+}
+
+func isB64Char(c byte) bool {
+	return ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '+' || c == '/'
+}
+
+// matchCanaries adds a critical finding per canary found in lower.
+func (d *Injection) matchCanaries(hits []ruleHit, lower string, extra []string, normalized bool) []ruleHit {
+	for _, list := range [2][]string{d.canaries, extra} {
+		for _, c := range list {
+			var needle string
+			if normalized {
+				needle = Normalize(c).Text
+			} else {
+				needle = injPyLower(c)
+			}
+			i := strings.Index(lower, needle)
+			if i < 0 {
+				continue
+			}
+			hits = append(hits, ruleHit{family: familyCanary, kind: TypeCanaryLeak, label: "canary_leak:" + c,
+				threat: SeverityCritical, conf: 1, start: i, end: i + len(needle)})
+		}
+	}
+	return hits
+}
+
+// matchCustom adds a finding per custom pattern that matches text.
+func (d *Injection) matchCustom(hits []ruleHit, text string) []ruleHit {
+	for i, re := range d.custom {
+		loc := re.FindStringIndex(text)
+		if loc == nil {
+			continue
+		}
+		hits = append(hits, ruleHit{family: familyCustom, kind: TypeDirectOverride, label: "custom:" + d.customSrc[i],
+			threat: SeverityHigh, conf: 0.8, start: loc[0], end: loc[1]})
+	}
+	return hits
+}
+
+// keep reports whether a finding survives the sensitivity.
+func (d *Injection) keep(h ruleHit) bool {
+	return h.conf >= d.threshold && h.threat >= d.minThreat
+}
+
+// summarize builds the reference's result from the findings.
+func (d *Injection) summarize(hits []ruleHit) InjectionResult {
+	res := InjectionResult{MatchedPatterns: []string{}}
+	var best *ruleHit
+	n := 0
+	for i := range hits {
+		h := &hits[i]
+		if !d.keep(*h) {
+			continue
+		}
+		n++
+		res.MatchedPatterns = append(res.MatchedPatterns, h.label)
+		if best == nil || h.threat > best.threat {
+			best = h
+		}
+		res.Confidence = max(res.Confidence, h.conf)
+	}
+	if best == nil {
+		res.Explanation = "No injection patterns detected"
+		return res
+	}
+	res.IsInjection = true
+	res.Threat = best.threat
+	res.Type = best.kind
+	res.Confidence = math.Round(res.Confidence*1000) / 1000
+	res.Explanation = "Detected " + string(best.kind) + " (" + best.threat.String() + " threat, " +
+		strconv.FormatFloat(res.Confidence*100, 'f', 0, 64) + "% confidence) from " + strconv.Itoa(n) + " signal(s)"
+	return res
+}
+
+// InjectionVerdict is our verdict on one input: the rules matched on the
+// normalised text combined with the model.
+type InjectionVerdict struct {
+	// Injection is the verdict: true if a rule or the model fired (and no
+	// allowlist entry matched).
+	Injection bool
+	// Source says what fired: "rule", "model", "rule+model", or "" if
+	// nothing did.
+	Source string
+	// Rules is the rules' result in the reference's shape, computed on the
+	// normalised text (so it also sees look-alike letters and invisible
+	// characters the reference misses).
+	Rules InjectionResult
+	// ModelScore is the model's probability that the input is an injection
+	// (the highest over the windows of a long input); 0 if the model is off.
+	ModelScore float64
+	// Findings are the surviving rule findings and, if it fired, the
+	// model's, with spans in the original input.
+	Findings []Finding
+}
+
+// Check returns our verdict on input, with canaries added to the configured
+// ones. The only error is ctx's: callers fail closed on it.
+func (d *Injection) Check(ctx context.Context, input string, canaries []string) (InjectionVerdict, error) {
+	var v InjectionVerdict
+	v.Rules.MatchedPatterns = []string{}
+	var all []ruleHit
+	allowed := false
+	modelSpan := [2]int{-1, -1}
+	for off := 0; ; {
+		if err := ctx.Err(); err != nil {
+			return InjectionVerdict{}, fmt.Errorf("injection scan: %w", err)
+		}
+		end := len(input)
+		if end-off > d.chunk {
+			end = injRuneStart(input, off+d.chunk)
+		}
+		piece := input[off:end]
+		n := Normalize(piece)
+		hits, allow := d.checkPiece(n, piece, canaries)
+		if allow {
+			allowed = true
+			break
+		}
+		for _, h := range hits {
+			if h.start >= 0 {
+				h.start += off
+				h.end += off
+			}
+			if !injContainsHit(all, h) {
+				all = append(all, h)
+			}
+		}
+		if d.model != nil {
+			p, ws, we := d.model.scoreNormalized(n.Text)
+			if p > v.ModelScore {
+				v.ModelScore = p
+				modelSpan = [2]int{-1, -1}
+				if ws >= 0 {
+					ws, we = n.Orig(ws, we)
+					modelSpan = [2]int{ws + off, we + off}
+				}
+			}
+		}
+		if end == len(input) {
+			break
+		}
+		off = injRuneStart(input, end-injectionOverlap)
+	}
+	if allowed {
+		return InjectionVerdict{Rules: InjectionResult{Explanation: "Input matched allowlist entry", MatchedPatterns: []string{}}}, nil
+	}
+	v.Rules = d.summarize(all)
+	modelFired := d.model != nil && v.ModelScore >= d.modelThresh
+	// Markdown structure (a line of ---, ### or ```) is one of the
+	// reference's delimiter signals but is everywhere in ordinary documents
+	// and code: except at strict it does not make an injection on its own.
+	ruleFired := false
+	for _, h := range all {
+		if d.keep(h) && (d.sensitivity == SensitivityStrict || !isMarkdownDelimiter(h.label)) {
+			ruleFired = true
+		}
+	}
+	switch {
+	case ruleFired && modelFired:
+		v.Source = "rule+model"
+	case ruleFired:
+		v.Source = "rule"
+	case modelFired:
+		v.Source = "model"
+	}
+	v.Injection = v.Source != ""
+	for _, h := range all {
+		if !v.Injection || !d.keep(h) {
+			continue
+		}
+		src := "rule"
+		if modelFired {
+			src = "rule+model"
+		}
+		v.Findings = append(v.Findings, Finding{
+			Detector: "injection", Rule: h.label, Kind: string(h.kind), Severity: h.threat, Confidence: h.conf,
+			Start: h.start, End: h.end, Source: src,
+			Explanation: "Prompt injection (" + string(h.kind) + "): the input matches the rule " + h.label + ".",
+		})
+	}
+	if modelFired {
+		sev := SeverityHigh
+		if v.ModelScore < (1+d.modelThresh)/2 {
+			sev = SeverityMedium
+		}
+		src := "model"
+		if ruleFired {
+			src = "rule+model"
+		}
+		v.Findings = append(v.Findings, Finding{
+			Detector: "injection", Rule: "model", Kind: "prompt_injection", Severity: sev,
+			Confidence: math.Round(v.ModelScore*1000) / 1000, Start: modelSpan[0], End: modelSpan[1], Source: src,
+			Explanation: "Prompt injection: the statistical model scores this text " +
+				strconv.FormatFloat(v.ModelScore*100, 'f', 0, 64) + "% likely to be an instruction planted for the agent.",
+		})
+	}
+	slices.SortStableFunc(v.Findings, func(a, b Finding) int {
+		return cmp.Compare(uint(a.Start), uint(b.Start)) // -1 (no span) sorts last
+	})
+	return v, nil
+}
+
+// isMarkdownDelimiter reports the delimiter rules that match plain
+// Markdown structure.
+func isMarkdownDelimiter(label string) bool {
+	return label == "delimiter:^-{3,}\\s*$" || label == "delimiter:^#{3,}\\s*$" || label == "delimiter:^```\\s*$"
+}
+
+// checkPiece runs the lists and rules on one chunk. It reports allow=true
+// when an allowlist entry matched.
+func (d *Injection) checkPiece(n Normalized, orig string, canaries []string) (hits []ruleHit, allow bool) {
+	for _, a := range d.allowNorm {
+		if strings.Contains(n.Text, a) {
+			return nil, true
+		}
+	}
+	for i, b := range d.blockNorm {
+		if j := strings.Index(n.Text, b); j >= 0 {
+			s, e := n.Orig(j, j+len(b))
+			hits = append(hits, ruleHit{family: familyDirect, kind: TypeDirectOverride, label: "blocklist:" + d.block[i],
+				threat: SeverityHigh, conf: 1, start: s, end: e})
+		}
+	}
+	rh := d.matchRules(nil, n.Text, orig, true)
+	rh = d.matchCanaries(rh, n.Text, canaries, true)
+	for _, h := range rh {
+		if h.start >= 0 && !strings.HasPrefix(h.label, "base64_payload:") {
+			h.start, h.end = n.Orig(h.start, h.end)
+		}
+		hits = append(hits, h)
+	}
+	return d.matchCustom(hits, orig), false
+}
+
+func injContainsHit(hits []ruleHit, h ruleHit) bool {
+	for _, x := range hits {
+		if x.label == h.label {
+			return true
+		}
+	}
+	return false
+}
+
+// injRuneStart moves i back to the start of the rune containing it.
+func injRuneStart(s string, i int) int {
+	i = min(max(i, 0), len(s))
+	for i > 0 && i < len(s) && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return i
+}
+
+// Scan implements [Detector]: the findings of [Injection.Check] with no
+// per-call canaries.
+func (d *Injection) Scan(ctx context.Context, input string) ([]Finding, error) {
+	v, err := d.Check(ctx, input, nil)
+	if err != nil {
+		return nil, err
+	}
+	return v.Findings, nil
+}

@@ -1,0 +1,250 @@
+package detect
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// pyRule is one of the reference's case-insensitive patterns, translated
+// to RE2: \s becomes the Unicode-aware class, and \b is checked in code
+// with the reference's Unicode word characters. It runs on a folded copy
+// (see foldInto), so no (?i) is needed, and only when its literal occurs.
+type pyRule struct {
+	source string // the reference's pattern source, reported as matched_pattern
+	lit    string // a lower-case literal every match contains
+	re     *regexp.Regexp
+	leadB  bool
+	trailB bool
+}
+
+// mustPyRule translates a reference pattern: every `\s` becomes the
+// Unicode-aware class, a leading or trailing `\b` is checked in code.
+func mustPyRule(source, lit string) pyRule {
+	core := source
+	r := pyRule{source: source, lit: lit}
+	if strings.HasPrefix(core, `\b`) {
+		r.leadB = true
+		core = core[2:]
+	}
+	if strings.HasSuffix(core, `\b`) {
+		r.trailB = true
+		core = core[:len(core)-2]
+	}
+	core = strings.ReplaceAll(core, `\s`, `[`+pySpace+`]`)
+	r.re = regexp.MustCompile(core)
+	return r
+}
+
+// match reports whether the rule matches the folded text.
+func (r *pyRule) match(folded string) bool {
+	if !strings.Contains(folded, r.lit) {
+		return false
+	}
+	if !r.leadB && !r.trailB {
+		return r.re.MatchString(folded)
+	}
+	from := 0
+	for from < len(folded) {
+		loc := r.re.FindStringIndex(folded[from:])
+		if loc == nil {
+			return false
+		}
+		a, b := from+loc[0], from+loc[1]
+		if (!r.leadB || wordBoundaryBefore(folded, a)) && (!r.trailB || wordBoundaryAfter(folded, b)) {
+			return true
+		}
+		from = nextRune(folded, a)
+	}
+	return false
+}
+
+// mcpRules holds the compiled rule tables of the MCP scanners. It is built
+// once per scanner and never changed.
+type mcpRules struct {
+	instruction []pyRule // hidden-instruction phrases
+	role        []pyRule // role override
+	exfil       []pyRule // exfiltration
+	comments    []*regexp.Regexp
+	commentSrc  []string
+	hexRun      *regexp.Regexp
+	whitespace  *regexp.Regexp
+
+	extended []extRule
+	selfName *regexp.Regexp // property names that ask the model about itself
+}
+
+// Reference pattern sources, reported verbatim as matched_pattern.
+const (
+	srcBase64     = `[A-Za-z0-9+/]{40,}={0,2}`
+	srcHex        = `(?:\\x[0-9a-fA-F]{2}){4,}`
+	srcWhitespace = `\n{5,}.+`
+)
+
+// extRule is one of our own rules, beyond the reference's. They run on the
+// normalised text (NFKC, confusables mapped, case folded, invisible
+// characters removed) of the description and of every string in the input
+// schema.
+type extRule struct {
+	id       string
+	lits     []string // the rule runs only if one of these occurs
+	re       *regexp.Regexp
+	typ      ThreatType
+	severity Severity
+	message  string
+}
+
+// sharedMCPRules builds the rule tables once; they are immutable.
+var sharedMCPRules = sync.OnceValue(newMCPRules)
+
+func newMCPRules() *mcpRules {
+	r := &mcpRules{
+		instruction: []pyRule{
+			mustPyRule(`ignore\s+(all\s+)?previous`, "ignore"),
+			mustPyRule(`override\s+(the\s+)?(previous|above|original)`, "override"),
+			mustPyRule(`instead\s+of\s+(the\s+)?(above|previous|described)`, "instead"),
+			mustPyRule(`actually\s+do`, "actually"),
+			mustPyRule(`\bsystem\s*:`, "system"),
+			mustPyRule(`\bassistant\s*:`, "assistant"),
+			mustPyRule(`do\s+not\s+follow`, "follow"),
+			mustPyRule(`disregard\s+(all\s+)?(above|prior|previous)`, "disregard"),
+		},
+		role: []pyRule{
+			mustPyRule(`you\s+are\b`, "you"),
+			mustPyRule(`your\s+task\s+is\b`, "your"),
+			mustPyRule(`respond\s+with\b`, "respond"),
+			mustPyRule(`always\s+return\b`, "always"),
+			mustPyRule(`you\s+must\b`, "you"),
+			mustPyRule(`your\s+role\s+is\b`, "your"),
+		},
+		exfil: []pyRule{
+			mustPyRule(`\bcurl\b`, "curl"),
+			mustPyRule(`\bwget\b`, "wget"),
+			mustPyRule(`\bfetch\s*\(`, "fetch"),
+			mustPyRule(`https?://`, "http"),
+			mustPyRule(`\bsend\s+email\b`, "send"),
+			mustPyRule(`\bsend\s+to\b`, "send"),
+			mustPyRule(`\bpost\s+to\b`, "post"),
+			mustPyRule(`include\s+the\s+contents?\s+of\b`, "include"),
+		},
+		commentSrc: []string{`<!--.*?-->`, `\[//\]:\s*#\s*\(.*?\)`, `\[comment\]:\s*<>\s*\(.*?\)`},
+		hexRun:     regexp.MustCompile(srcHex),
+		whitespace: regexp.MustCompile(`(?s)\n{5,}.+`),
+	}
+	for _, src := range r.commentSrc {
+		r.comments = append(r.comments, regexp.MustCompile(`(?is)`+strings.ReplaceAll(src, `\s`, `[`+pySpace+`]`)))
+	}
+	sp := `[` + pySpace + `]+`
+	w := func(s string) string { return strings.ReplaceAll(s, " ", sp) }
+	r.extended = []extRule{
+		{
+			id: "instruction-tag", lits: []string{"<"},
+			re:  regexp.MustCompile(`<(important|system|instructions?|hidden|secret|admin|override|prompt|assistant|context)\b[^>]{0,80}>`),
+			typ: ThreatHiddenInstruction, severity: SeverityCritical,
+			message: "Instruction tag addressed to the model in tool definition",
+		},
+		{
+			id: "secrecy", lits: []string{"user", "human", "secret", "silent", "quiet", "covert", "mention", "hide"},
+			re:  regexp.MustCompile(w(`\b(?:(?:do not|don't|never|must not|should not) (?:tell|inform|notify|mention|reveal|disclose|show|alert|let|warn)[^.\n]{0,40}\b(?:user|human|operator|anyone)|without (?:telling|informing|notifying|alerting|asking|warning|showing) (?:the )?(?:user|human|operator)|(?:keep|treat) (?:this|it|these|the following) (?:as )?(?:secret|hidden|confidential|private) from|hide (?:this|it|the \w+) from (?:the )?(?:user|human)|the (?:user|human) (?:must|should|will) not (?:know|see|notice|be told)|(?:secretly|covertly|surreptitiously)\b)`)),
+			typ: ThreatHiddenInstruction, severity: SeverityCritical,
+			message: "Instruction to hide behaviour from the user",
+		},
+		{
+			id: "credential-path", lits: []string{"ssh", "id_rsa", "id_ed25519", "aws", "passwd", "shadow", "netrc", "kube", "credential", "npmrc", "pypirc", ".env", "mcp.json", "claude_desktop", "history", "keychain", "wallet"},
+			re:  regexp.MustCompile(`(?:~|\$home|%userprofile%|/home/[^/\s]+|/users/[^/\s]+)?/\.ssh\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.aws/(?:credentials|config)\b|/etc/(?:passwd|shadow|sudoers)\b|\.netrc\b|\.kube/config\b|\.git-credentials\b|\.docker/config\.json\b|\.npmrc\b|\.pypirc\b|(?:^|[\s/'"\x60(])\.env\b|\bmcp\.json\b|claude_desktop_config|\.(?:bash|zsh)_history\b|\blogin\.keychain\b|\bwallet\.dat\b`),
+			typ: ThreatDescriptionInjection, severity: SeverityCritical,
+			message: "Credential or private file referenced in tool definition",
+		},
+		{
+			id: "exfiltrate-to", lits: []string{"http", "@", "webhook"},
+			re:  regexp.MustCompile(w(`\b(?:send|post|upload|forward|transmit|exfiltrate|leak|submit|report|copy|copie|mirror|sync|email|mail)(?:s|es|ed|d|ing)? (?:(?:it|them|this|that|everything|all|the|a|any|its|their|your|of|and|with|contents?|data|results?|output|conversation|history|messages?|files?|keys?|tokens?|secrets?|credentials?|details) ){0,6}(?:to|into|at|via) (?:https?://|[\w.+-]+@[\w-]+\.|[\w.-]*webhook)`)),
+			typ: ThreatDescriptionInjection, severity: SeverityCritical,
+			message: "Instruction to send data to an external address",
+		},
+		{
+			id: "include-private", lits: []string{"prompt", "conversation", "history", "messages", "api key", "token", "password", "credential", "private key", "secret", "ssh key", "cookie"},
+			re:  regexp.MustCompile(w(`\b(?:include|append|attach|pass|add|provide|send|put|embed|insert|copy) (?:(?:in|into|with|as|all|of|the|a|any|full|entire|complete|whole|current|user's|users'|your|previous|prior|recent|this|that) ){0,5}(?:system prompt|conversation(?: history)?|chat history|message history|previous messages|api keys?|access tokens?|passwords?|credentials|private keys?|secrets?|ssh keys?|session cookies?)\b`)),
+			typ: ThreatDescriptionInjection, severity: SeverityCritical,
+			message: "Instruction to pass private data through the tool",
+		},
+		{
+			id: "model-directive", lits: []string{"before", "after", "whenever", "every time", "each time", "first"},
+			re:  regexp.MustCompile(w(`\b(?:before|after|whenever|every time|each time) (?:you |the (?:assistant|model|agent|ai) )?(?:use|using|call|calling|invoke|invoking|respond|responding|answer|answering|reply|replying|run|running) [^.\n]{0,60}\b(?:you must|you should|always|first (?:read|call|send|run|fetch|execute|include|ask)|make sure to|be sure to|remember to)\b`)),
+			typ: ThreatDescriptionInjection, severity: SeverityHigh,
+			message: "Instruction aimed at the model's behaviour outside the tool",
+		},
+		{
+			id: "tool-preference", lits: []string{"best", "greatest", "only ", "most ", "number one", "#1", "ultimate", "other", "another", "alternative", "competing", "prefer", "priorit", "favo", "top "},
+			re:  regexp.MustCompile(w(`\b(?:(?:this|it) (?:is|was) (?:the |a )?(?:best|greatest|only|ultimate|most (?:reliable|powerful|accurate|trusted|trustworthy|advanced|capable|effective)|number one|#1|top) (?:tool|function|server|api|plugin|option|choice|way)|(?:the )?(?:best|greatest|ultimate|number one|#1) (?:tool|function|server|plugin|api) (?:in|on|of) (?:the )?(?:world|market|internet|universe)|(?:always|must|should) (?:use|prefer|choose|call|select|pick|try) (?:this|me|this tool) (?:first|instead|over|rather|before)|(?:instead of|rather than|in place of|over) (?:any |all |the )?(?:other|another|alternative|competing) (?:tools?|functions?|servers?)|(?:do not|don't|never) (?:use|call|choose|select|trust) (?:any )?(?:other|another|alternative|competing) (?:tools?|functions?|servers?)|(?:prefer|prioriti[sz]e|favou?r) this (?:tool|function|server))`)),
+			typ: ThreatDescriptionInjection, severity: SeverityHigh,
+			message: "Tool-choice manipulation in description (claims to be the best or only tool)",
+		},
+		{
+			id: "model-self-disclosure", lits: []string{"llm", "language model", "ai model", "assistant", "system prompt", "conversation", "chat history", "message history", "context window", "previous messages", "identity", "this tool", "this function", "model name", "model version", "instructions", "initial prompt", "hidden prompt"},
+			re:  regexp.MustCompile(w(`\b(?:(?:the |your )?(?:llm|language model|ai model|ai assistant|assistant|model|agent|ai)(?: model)? (?:that |which |who )?(?:is )?(?:calls?|calling|invokes?|invoking|uses|using|runs?) this (?:tool|function)|(?:your|the assistant's|the model's|the agent's|the llm's) (?:own )?(?:system prompt|instructions|initial prompt|hidden prompt|model name|model version|conversation|chat history|context window|previous messages|identity)|(?:full|entire|complete|whole|verbatim) (?:system prompt|conversation|chat history|message history)|(?:name|version|identity) of (?:the |your )?(?:llm|language model|ai model|model|assistant|agent))`)),
+			typ: ThreatToolPoisoning, severity: SeverityHigh,
+			message: "Parameter asks the model to disclose its identity, prompt or conversation",
+		},
+	}
+	r.selfName = regexp.MustCompile(`(?:^|[_\-. ])(?:llm|llms|ai_model|assistant|system_?prompt|sys_?prompt|conversation|chat_?history|previous_?messages|model_?name|model_?id|agent_?name|prompt_?text|initial_?prompt)(?:$|[_\-. ])|^llm$`)
+	return r
+}
+
+// base64Run reports whether s holds a run of at least 40 characters from
+// [A-Za-z0-9+/] (the reference's encoded-payload rule; any such run counts,
+// whatever it decodes to).
+func base64Run(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' {
+			run++
+			if run >= 40 {
+				return true
+			}
+			continue
+		}
+		run = 0
+	}
+	return false
+}
+
+// suspiciousRequired are the substrings the reference looks for in the
+// names of required schema properties, in its order.
+var suspiciousRequired = [...]string{"system_prompt", "instructions", "override", "command", "exec", "eval", "callback_url", "webhook", "target_url"}
+
+// benignRequired are the suspiciousRequired substrings that name ordinary
+// parameters of real tools (a shell tool takes a command); outside
+// reference mode they are reported at low severity.
+func benignRequired(sub string) bool {
+	return sub == "command" || sub == "exec" || sub == "eval" || sub == "instructions"
+}
+
+// trigramSet is a 4096-bit Bloom filter of the byte trigrams of a text:
+// a literal whose trigrams are not all present cannot occur in it. One
+// pass builds it; each literal test then costs a few bit probes instead
+// of a substring search.
+type trigramSet [64]uint64
+
+func trigramHash(a, b, c byte) uint32 {
+	return (uint32(a)*0x9E3779B1 ^ uint32(b)*0x85EBCA77 ^ uint32(c)*0xC2B2AE3D) >> 20
+}
+
+func (t *trigramSet) build(s string) {
+	for i := 0; i+2 < len(s); i++ {
+		h := trigramHash(s[i], s[i+1], s[i+2])
+		t[h>>6] |= 1 << (h & 63)
+	}
+}
+
+// mayContain reports whether lit may occur in the text (false means it
+// does not). Literals shorter than three bytes always may.
+func (t *trigramSet) mayContain(lit string) bool {
+	for i := 0; i+2 < len(lit); i++ {
+		h := trigramHash(lit[i], lit[i+1], lit[i+2])
+		if t[h>>6]&(1<<(h&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,344 @@
+package detect
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Normalized is a normalised copy of a string, kept with a map from its bytes
+// back to the string it came from. Detectors match on Text and report spans
+// in the original through [Normalized.Orig].
+type Normalized struct {
+	// Text is the input after, in order: removing zero-width, bidirectional,
+	// soft-hyphen, variation-selector, tag and other format (Cf) characters;
+	// mapping every Unicode space other than tab, newline, carriage return
+	// and form feed (NBSP, U+3000, U+2028/2029, U+0085, \v, \x1c-\x1f, ...)
+	// to ' '; NFKC; mapping Cyrillic, Greek and Armenian look-alikes of Latin
+	// letters to ASCII; and full case folding (including İ, ı, ſ, ß and the
+	// Kelvin sign). Invalid UTF-8 becomes U+FFFD. Text is stable: normalising
+	// it again returns it unchanged.
+	Text string
+
+	// offs[i] is the offset in the original of the first byte of the
+	// segment that produced Text[i]; offs[len(Text)] is the original length.
+	// nil means the mapping is the identity.
+	offs    []int32
+	origLen int
+}
+
+// Normalize returns the normalised form of s described at [Normalized.Text].
+// Plain ASCII input takes a fast path that copies at most once and keeps an
+// identity offset map. Work and memory are linear in len(s).
+func Normalize(s string) Normalized {
+	upper := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return normalizeSlowPath(s)
+		}
+		if ('A' <= c && c <= 'Z') || c == '\v' || (0x1c <= c && c <= 0x1f) {
+			upper = true
+		}
+	}
+	if !upper {
+		return Normalized{Text: s, origLen: len(s)}
+	}
+	b := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		b[i] = normFoldASCII(s[i])
+	}
+	return Normalized{Text: string(b), origLen: len(s)}
+}
+
+// Orig maps the span [start, end) of n.Text to the span of the original
+// string that produced it. The result always lies within the original:
+// out-of-range arguments are clamped, and a span that begins or ends inside
+// the expansion of one original character is widened to cover the whole of
+// that character.
+func (n Normalized) Orig(start, end int) (int, int) {
+	tl := len(n.Text)
+	start = min(max(start, 0), tl)
+	end = min(max(end, start), tl)
+	if n.offs == nil {
+		return min(start, n.origLen), min(end, n.origLen)
+	}
+	os := int(n.offs[start])
+	if end == start {
+		return os, os
+	}
+	base := n.offs[end-1]
+	j := end
+	for j < tl && n.offs[j] == base {
+		j++
+	}
+	return os, int(n.offs[j])
+}
+
+// OrigLen is the length in bytes of the string n was made from.
+func (n Normalized) OrigLen() int { return n.origLen }
+
+// normFoldASCII lower-cases an ASCII letter and maps the ASCII spaces that RE2's
+// \s does not match (\v and the information separators) to ' '.
+func normFoldASCII(c byte) byte {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return c + 'a' - 'A'
+	case c == '\v' || (0x1c <= c && c <= 0x1f):
+		return ' '
+	}
+	return c
+}
+
+// normRemovable reports whether r is dropped before matching: format
+// characters (zero-width, bidirectional controls, soft hyphen, tags, ...),
+// variation selectors and the invisible fillers.
+func normRemovable(r rune) bool {
+	switch {
+	case r < 0xAD:
+		return false
+	case r == 0xAD, r == 0x34F, r == 0x61C, r == 0x115F, r == 0x1160, r == 0x17B4, r == 0x17B5,
+		r == 0x180B, r == 0x180C, r == 0x180D, r == 0x180E, r == 0x180F, r == 0x3164, r == 0xFFA0:
+		return true
+	case 0x200B <= r && r <= 0x200F, 0x202A <= r && r <= 0x202E, 0x2060 <= r && r <= 0x206F:
+		return true
+	case 0xFE00 <= r && r <= 0xFE0F, r == 0xFEFF, 0xE0000 <= r && r <= 0xE0FFF:
+		return true
+	}
+	return unicode.Is(unicode.Cf, r)
+}
+
+// normOtherSpace reports whether r is a space that is mapped to ' ' (all
+// Unicode white space except tab, newline, carriage return and form feed,
+// which RE2's \s already matches, plus the ASCII information separators).
+func normOtherSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\r', '\f', ' ':
+		return false
+	case '\v', 0x1c, 0x1d, 0x1e, 0x1f, 0x85:
+		return true
+	}
+	return r >= 0x80 && (unicode.IsSpace(r) || unicode.Is(unicode.Zs, r))
+}
+
+// normConfusable maps a look-alike of a Latin letter to that letter; it returns
+// r unchanged when it has no mapping.
+func normConfusable(r rune) rune {
+	switch r {
+	// Cyrillic.
+	case 'А', 'а':
+		return 'a'
+	case 'В', 'в':
+		return 'b'
+	case 'С', 'с':
+		return 'c'
+	case 'Е', 'е':
+		return 'e'
+	case 'Н', 'н', 'һ', 'Һ':
+		return 'h'
+	case 'І', 'і', 'Ӏ':
+		return 'i'
+	case 'ӏ':
+		return 'l'
+	case 'Ј', 'ј':
+		return 'j'
+	case 'К', 'к':
+		return 'k'
+	case 'М', 'м':
+		return 'm'
+	case 'О', 'о':
+		return 'o'
+	case 'Р', 'р':
+		return 'p'
+	case 'Ѕ', 'ѕ':
+		return 's'
+	case 'Т', 'т':
+		return 't'
+	case 'Х', 'х':
+		return 'x'
+	case 'У', 'у', 'Ү', 'ү':
+		return 'y'
+	case 'Ԁ', 'ԁ':
+		return 'd'
+	case 'Ԛ', 'ԛ':
+		return 'q'
+	case 'Ԝ', 'ԝ':
+		return 'w'
+	case 'Ѵ', 'ѵ':
+		return 'v'
+	// Greek.
+	case 'Α', 'α':
+		return 'a'
+	case 'Β':
+		return 'b'
+	case 'Ε':
+		return 'e'
+	case 'Ζ':
+		return 'z'
+	case 'Η':
+		return 'h'
+	case 'Ι', 'ι':
+		return 'i'
+	case 'Κ', 'κ':
+		return 'k'
+	case 'Μ':
+		return 'm'
+	case 'Ν':
+		return 'n'
+	case 'ν':
+		return 'v'
+	case 'Ο', 'ο':
+		return 'o'
+	case 'Ρ', 'ρ':
+		return 'p'
+	case 'Τ':
+		return 't'
+	case 'Υ', 'υ':
+		return 'u'
+	case 'Χ', 'χ':
+		return 'x'
+	case 'Ϲ', 'ϲ':
+		return 'c'
+	case 'Ϳ', 'ϳ':
+		return 'j'
+	// Armenian.
+	case 'օ':
+		return 'o'
+	case 'ս':
+		return 'u'
+	case 'հ':
+		return 'h'
+	case 'ո':
+		return 'n'
+	case 'ց':
+		return 'g'
+	// Latin look-alikes outside ASCII.
+	case 'ɑ':
+		return 'a'
+	case 'ɡ':
+		return 'g'
+	case 'ǀ':
+		return 'l'
+	case 'ı':
+		return 'i'
+	}
+	return r
+}
+
+// normAppendFolded appends the full case folding of r.
+func normAppendFolded(b []byte, r rune) []byte {
+	switch r {
+	case 'ß', 'ẞ':
+		return append(b, 's', 's')
+	case 'İ', 'ı':
+		return append(b, 'i')
+	case 'ſ':
+		return append(b, 's')
+	case 0x212A: // KELVIN SIGN
+		return append(b, 'k')
+	case 0x212B: // ANGSTROM SIGN
+		return utf8.AppendRune(b, 'å')
+	case 'ς':
+		return utf8.AppendRune(b, 'σ')
+	}
+	if r < utf8.RuneSelf {
+		return append(b, normFoldASCII(byte(r)))
+	}
+	return utf8.AppendRune(b, unicode.ToLower(r))
+}
+
+// normMapSegment applies look-alike mapping, case folding, removal and space
+// mapping to one NFKC segment, appending to dst.
+func normMapSegment(dst, seg []byte) []byte {
+	for len(seg) > 0 {
+		r, n := utf8.DecodeRune(seg)
+		seg = seg[n:]
+		switch {
+		case normRemovable(r):
+		case normOtherSpace(r):
+			dst = append(dst, ' ')
+		default:
+			dst = normAppendFolded(dst, normConfusable(r))
+		}
+	}
+	return dst
+}
+
+// normalizeSlowPath handles input containing non-ASCII bytes.
+func normalizeSlowPath(s string) Normalized {
+	// Pass 1: drop invisible characters and map spaces, keeping a map from
+	// the cleaned bytes to the original.
+	clean := make([]byte, 0, len(s))
+	cmap := make([]int32, 0, len(s)+1)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			clean = append(clean, c)
+			cmap = append(cmap, int32(i))
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case normRemovable(r):
+		case normOtherSpace(r):
+			clean = append(clean, ' ')
+			cmap = append(cmap, int32(i))
+		default:
+			before := len(clean)
+			clean = utf8.AppendRune(clean, r) // invalid bytes become U+FFFD
+			for range len(clean) - before {
+				cmap = append(cmap, int32(i))
+			}
+		}
+		i += n
+	}
+	cmap = append(cmap, int32(len(s)))
+
+	// Pass 2: NFKC segment by segment, then look-alikes and folding; a
+	// segment whose mapping changed non-ASCII text is normalised again until
+	// it is stable, so that Text is a fixed point of Normalize.
+	out := make([]byte, 0, len(clean)+len(clean)/8)
+	offs := make([]int32, 0, cap(out)+1)
+	var it norm.Iter
+	it.Init(norm.NFKC, clean)
+	var tmp, tmp2, tmp3 []byte
+	for !it.Done() {
+		p0 := it.Pos()
+		seg := it.Next()
+		o := cmap[p0]
+		if len(seg) == 1 && seg[0] < utf8.RuneSelf {
+			out = append(out, normFoldASCII(seg[0]))
+			offs = append(offs, o)
+			continue
+		}
+		tmp = normMapSegment(tmp[:0], seg)
+		for range 4 {
+			if normIsASCII(tmp) {
+				break
+			}
+			tmp3 = norm.NFKC.Append(tmp3[:0], tmp...)
+			tmp2 = normMapSegment(tmp2[:0], tmp3)
+			if string(tmp2) == string(tmp) {
+				break
+			}
+			tmp, tmp2 = tmp2, tmp
+		}
+		out = append(out, tmp...)
+		for range tmp {
+			offs = append(offs, o)
+		}
+	}
+	offs = append(offs, int32(len(s)))
+	return Normalized{Text: string(out), offs: offs, origLen: len(s)}
+}
+
+func normIsASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,733 @@
+package detect
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// SecretsOptions configures a [Secrets] detector.
+type SecretsOptions struct {
+	// MaxInput is the largest input, in bytes, that is scanned; a larger
+	// input makes Scan return ErrInputTooLarge. 0 means DefaultMaxInput.
+	MaxInput int
+	// MinEntropy is the Shannon entropy, in bits per character, a value of
+	// a secret-named assignment needs to be reported by the generic rule.
+	// 0 means 3.0.
+	MinEntropy float64
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Secrets finds credentials: the reference's patterns plus cloud keys,
+// tokens of common services, private keys, JWTs, database and broker URLs
+// with passwords, authorization headers and high-entropy values assigned
+// to secret-named fields. It is safe for concurrent use. Regular
+// expressions run only next to literal anchors found by a prefilter.
+type Secrets struct {
+	rules      []secretRule
+	anchors    []anchorRef // case-sensitive anchors
+	lowAnchors []anchorRef // anchors searched in the ASCII-lower-cased copy
+	maxInput   int
+	minEntropy float64
+	log        *slog.Logger
+}
+
+var _ Detector = (*Secrets)(nil)
+
+// secretRule is one credential family.
+type secretRule struct {
+	id, kind    string
+	severity    Severity
+	confidence  float64
+	explanation string
+	// re is matched anchored at the candidate start.
+	re *regexp.Regexp
+	// back is how many bytes before the anchor the token may start (the
+	// regexp is then tried at each such position that is a token start).
+	back int
+	// group, if > 0, is the submatch holding the secret (the redacted span).
+	group int
+	// leadB and trailB require a non-alphanumeric character (or the edge)
+	// before and after the token.
+	leadB, trailB bool
+	// valid, if set, must accept the secret text.
+	valid func(tok string) bool
+	// window is how far after the anchor the regexp may read; 0 means 300.
+	window int
+}
+
+type anchorRef struct {
+	lit  string
+	rule int
+}
+
+const secretSuggestion = "remove the credential, rotate it, and load it from a secret store or the environment at run time"
+
+// NewSecrets returns a secrets detector.
+func NewSecrets(opts SecretsOptions) *Secrets {
+	s := &Secrets{maxInput: opts.MaxInput, minEntropy: opts.MinEntropy, log: opts.Logger}
+	if s.minEntropy <= 0 {
+		s.minEntropy = 3.0
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	add := func(r secretRule, anchors ...string) {
+		idx := len(s.rules)
+		s.rules = append(s.rules, r)
+		for _, a := range anchors {
+			if strings.ToLower(a) == a && r.id == "generic-secret-assignment" {
+				s.lowAnchors = append(s.lowAnchors, anchorRef{a, idx})
+			} else if strings.HasPrefix(a, "lower:") {
+				s.lowAnchors = append(s.lowAnchors, anchorRef{strings.TrimPrefix(a, "lower:"), idx})
+			} else {
+				s.anchors = append(s.anchors, anchorRef{a, idx})
+			}
+		}
+	}
+	re := regexp.MustCompile
+	tok := func(id, kind, expl string, sev Severity, pattern string, anchors ...string) {
+		add(secretRule{id: id, kind: kind, severity: sev, confidence: 0.95, explanation: expl,
+			re: re(`^(?:` + pattern + `)`), leadB: true, trailB: true, valid: notPlaceholderToken}, anchors...)
+	}
+	tok("aws-access-key-id", "aws_access_key", "AWS access key id", SeverityCritical,
+		`(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}`, "AKIA", "ASIA", "ABIA", "ACCA", "A3T")
+	tok("github-token", "github_token", "GitHub token", SeverityCritical,
+		`(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}`, "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+	add(secretRule{id: "gitlab-token", kind: "gitlab_token", severity: SeverityCritical, confidence: 0.95,
+		explanation: "GitLab token", leadB: true, trailB: true,
+		re:    re(`^(?:glpat-[A-Za-z0-9_-]{20,}|gldt-[A-Za-z0-9_-]{20,}|glptt-[A-Za-z0-9_-]{40}|glrt-[A-Za-z0-9_-]{20,}|glcbt-(?:[0-9a-fA-F]{1,5}_)?[A-Za-z0-9_-]{20,}|glimt-[A-Za-z0-9_-]{25}|gloas-[A-Za-z0-9_-]{64}|glsoat-[A-Za-z0-9_-]{20,}|glagent-[A-Za-z0-9_-]{50,1000}|glft-[A-Za-z0-9_-]{20,}|glffct-[A-Za-z0-9_-]{20,}|glsst-[A-Za-z0-9_-]{20,}|GR1348941[A-Za-z0-9_-]{20,})`),
+		valid: func(t string) bool { return notPlaceholderToken(t) && !strings.HasSuffix(t, "_") }, window: 1100},
+		"glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "gloas-", "glsoat-", "glagent-", "glft-", "glffct-", "glsst-", "GR1348941")
+	tok("slack-token", "slack_token", "Slack token", SeverityCritical,
+		`xox[abposr]-(?:[0-9]-)?[0-9]{5,}-[0-9A-Za-z-]{10,250}|xoxe\.xox[bp]-1-[A-Za-z0-9]{60,}|xoxe-1-[A-Za-z0-9-]{60,}|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+`,
+		"xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.", "xapp-")
+	tok("slack-webhook", "slack_webhook", "Slack webhook URL", SeverityHigh,
+		`https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}`, "https://hooks.slack.com/", "http://hooks.slack.com/")
+	tok("stripe-key", "stripe_key", "Stripe secret or restricted key", SeverityCritical,
+		`(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{20,240}`, "sk_live_", "rk_live_", "sk_test_", "rk_test_", "sk_prod_", "rk_prod_")
+	tok("twilio-key", "twilio", "Twilio account SID or API key", SeverityHigh,
+		`(?:AC|SK)[a-z0-9]{32}`, "AC", "SK")
+	tok("sendgrid-key", "sendgrid", "SendGrid API key", SeverityCritical,
+		`SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}`, "SG.")
+	add(secretRule{id: "openai-key", kind: "openai_api_key", severity: SeverityCritical, confidence: 0.95,
+		explanation: "OpenAI API key", re: re(`^sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}`), leadB: true, trailB: true,
+		valid: func(t string) bool {
+			return notPlaceholderToken(t) && (strings.Contains(t, "T3BlbkFJ") || len(t) >= 80)
+		}}, "sk-")
+	add(secretRule{id: "anthropic-key", kind: "anthropic_api_key", severity: SeverityCritical, confidence: 0.95,
+		explanation: "Anthropic API key", re: re(`^sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{80,}`), leadB: true, trailB: true,
+		// Anthropic keys end in "AA".
+		valid: func(t string) bool { return notPlaceholderToken(t) && strings.HasSuffix(t, "AA") }}, "sk-ant-")
+	add(secretRule{id: "google-api-key", kind: "google_api_key", severity: SeverityHigh, confidence: 0.85,
+		explanation: "Google API key", re: re(`^AIza[0-9A-Za-z_-]{35}`), leadB: true, trailB: true,
+		valid: func(t string) bool {
+			return notPlaceholderToken(t) && shannonEntropy(t[4:]) >= 3.5 && !sequential(t[4:])
+		}}, "AIza")
+	tok("npm-token", "npm_token", "npm access token", SeverityCritical, `npm_[A-Za-z0-9]{36}`, "npm_")
+	add(secretRule{id: "npm-auth-token", kind: "npm_token", severity: SeverityCritical, confidence: 0.9,
+		explanation: "npm registry auth token", re: re(`^//[^\s/:]+(?:/[^\s:]*)?/:_authToken=[ \t]*([^\s'"]+)`), back: 256, group: 1,
+		valid: notTemplated}, ":_authToken=")
+	tok("pypi-token", "pypi_token", "PyPI upload token", SeverityCritical,
+		`pypi-Ag(?:EIcHlwaS5vcmc|ENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{70,}`, "pypi-Ag")
+	add(secretRule{id: "private-key", kind: "private_key", severity: SeverityCritical, confidence: 0.99,
+		explanation: "private key block", window: -1}, "-----BEGIN")
+	add(secretRule{id: "jwt", kind: "jwt", severity: SeverityHigh, confidence: 0.9, explanation: "JSON Web Token",
+		valid: validJWT, window: -1}, "eyJ")
+	add(secretRule{id: "url-password", kind: "url_password", severity: SeverityCritical, confidence: 0.9,
+		explanation: "URL with an embedded password",
+		re:          re(`^[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@'"<>]*:([^\s@/'"<>]{1,256})@[A-Za-z0-9\[]`), back: 24, group: 1, leadB: true,
+		valid: func(t string) bool { return notTemplated(t) && !placeholderWord(t) }}, "://")
+	add(secretRule{id: "auth-header", kind: "auth_header", severity: SeverityHigh, confidence: 0.85,
+		explanation: "credential in an authorization header",
+		re:          re(`^(?i:authorization)["']?[ \t]*[:=][ \t]*["']?(?:(?i:bearer|token|api-token|apikey)[ \t]+)?([A-Za-z0-9._~+/=:-]{8,})`), group: 1,
+		valid: func(t string) bool {
+			return notTemplated(t) && !placeholderWord(t) && charClasses(t) >= 2 && shannonEntropy(t) >= 2.5
+		}}, "lower:authorization")
+	add(secretRule{id: "basic-auth", kind: "basic_auth", severity: SeverityHigh, confidence: 0.9,
+		explanation: "HTTP Basic credentials", re: re(`^(?i:basic)[ \t]+([A-Za-z0-9+/]{6,}={0,2})`), group: 1, leadB: true, trailB: true,
+		valid: validBasic}, "lower:basic ")
+	add(secretRule{id: "bearer-token", kind: "bearer_token", severity: SeverityHigh, confidence: 0.85,
+		explanation: "bearer token", re: re(`^(?i:bearer)[ \t]+([A-Za-z0-9._~+/-]{16,}=*)`), group: 1, leadB: true,
+		valid: func(t string) bool { return notTemplated(t) && !placeholderWord(t) && shannonEntropy(t) >= 3.0 }}, "lower:bearer ")
+	add(secretRule{id: "azure-storage-key", kind: "azure_storage_key", severity: SeverityCritical, confidence: 0.95,
+		explanation: "Azure storage account key or shared access key",
+		re:          re(`^(?i:accountkey|sharedaccesskey)[ \t]*=[ \t]*([A-Za-z0-9+/]{20,}={0,2})`), group: 1, valid: notPlaceholderToken}, "lower:accountkey", "lower:sharedaccesskey")
+	add(secretRule{id: "azure-sas", kind: "azure_sas", severity: SeverityHigh, confidence: 0.85,
+		explanation: "Azure shared access signature", re: re(`^(?i:sharedaccesssignature)[ \t]*=[ \t]*([^;\s'"]{8,})`), group: 1}, "lower:sharedaccesssignature")
+	add(secretRule{id: "azure-ad-client-secret", kind: "azure_client_secret", severity: SeverityCritical, confidence: 0.9,
+		explanation: "Azure AD client secret", re: re(`^[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}`), back: 4, leadB: true, trailB: true}, "Q~")
+	add(secretRule{id: "gcp-service-account", kind: "gcp_service_account", severity: SeverityHigh, confidence: 0.8,
+		explanation: "Google Cloud service-account key file", re: re(`^"type"[ \t]*:[ \t]*"service_account"`), back: 0}, `"type"`)
+	add(secretRule{id: "curl-user", kind: "basic_auth", severity: SeverityHigh, confidence: 0.8,
+		explanation: "credentials passed to curl with -u/--user",
+		re:          re(`^(?:-u|--user)[ \t]+(?:"([^"\s]{3,200})"|'([^'\s]{3,200})'|([^\s'"]{3,200}))`), leadB: true, group: -1,
+		valid: validUserPass}, "-u ", "--user ")
+	add(secretRule{id: "generic-secret-assignment", kind: "generic_secret", severity: SeverityHigh, confidence: 0.7,
+		explanation: "high-entropy value assigned to a secret-named field", window: 600},
+		"secret", "token", "passw", "pwd", "api_key", "apikey", "api-key", "access_key", "private_key", "credential", "_pass", "-pass", "secretkey", "accesskey", "privatekey", "clientkey")
+	return s
+}
+
+// Name implements Detector.
+func (s *Secrets) Name() string { return "secrets" }
+
+// Scan implements Detector: it returns the credentials found in input, in
+// order of position, each span covering the secret itself.
+func (s *Secrets) Scan(ctx context.Context, input string) ([]Finding, error) {
+	if err := checkSize(len(input), s.maxInput); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.scan(input), nil
+}
+
+func (s *Secrets) scan(input string) []Finding {
+	var out []Finding
+	// covered reports whether [a,b) overlaps a finding already made; the
+	// findings are kept sorted by start so this is a binary search.
+	covered := func(a, b int) bool {
+		i := sort.Search(len(out), func(i int) bool { return out[i].End > a })
+		return i < len(out) && out[i].Start < b
+	}
+	type hit struct{ pos, rule int }
+	var hits []hit
+	for _, a := range s.anchors {
+		for from := 0; ; {
+			i := strings.Index(input[from:], a.lit)
+			if i < 0 {
+				break
+			}
+			hits = append(hits, hit{from + i, a.rule})
+			from += i + len(a.lit)
+		}
+	}
+	if len(s.lowAnchors) > 0 && hasKeywordChance(input) {
+		low := asciiLower(input)
+		for _, a := range s.lowAnchors {
+			for from := 0; ; {
+				i := strings.Index(low[from:], a.lit)
+				if i < 0 {
+					break
+				}
+				hits = append(hits, hit{from + i, a.rule})
+				from += i + len(a.lit)
+			}
+		}
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	// Vendor-specific rules first, then the generic assignment rule, each
+	// in position order, so a specific finding wins an overlap.
+	generic := func(h hit) bool { return s.rules[h.rule].id == "generic-secret-assignment" }
+	sort.Slice(hits, func(i, j int) bool {
+		if gi, gj := generic(hits[i]), generic(hits[j]); gi != gj {
+			return gj
+		}
+		if hits[i].pos != hits[j].pos {
+			return hits[i].pos < hits[j].pos
+		}
+		return hits[i].rule < hits[j].rule
+	})
+	var pem map[string]int
+	jwtRunEnd := -1
+	for _, h := range hits {
+		r := &s.rules[h.rule]
+		var a, b int
+		var ok bool
+		switch r.id {
+		case "private-key":
+			if pem == nil {
+				pem = map[string]int{}
+			}
+			a, b, ok = s.matchPEM(input, h.pos, pem)
+		case "jwt":
+			if h.pos < jwtRunEnd {
+				continue // this run of token characters was already examined
+			}
+			a, b, ok, jwtRunEnd = matchJWT(input, h.pos)
+		case "generic-secret-assignment":
+			a, b, ok = s.matchAssignment(input, h.pos)
+		default:
+			a, b, ok = matchRule(r, input, h.pos)
+		}
+		if !ok || covered(a, b) {
+			continue
+		}
+		f := Finding{Detector: "secrets", Rule: r.id, Kind: r.kind, Severity: r.severity,
+			Confidence: r.confidence, Start: a, End: b, Explanation: r.explanation + " found",
+			Suggestion: secretSuggestion, Source: "rule"}
+		// Insert keeping out sorted by start (findings do not overlap).
+		k := sort.Search(len(out), func(i int) bool { return out[i].Start > a })
+		out = append(out, Finding{})
+		copy(out[k+1:], out[k:])
+		out[k] = f
+	}
+	return out
+}
+
+// dedupeOverlaps drops findings overlapping an earlier, longer one.
+func dedupeOverlaps(fs []Finding) []Finding {
+	out := fs[:0]
+	for _, f := range fs {
+		if n := len(out); n > 0 && f.Start < out[n-1].End {
+			if f.End-f.Start > out[n-1].End-out[n-1].Start {
+				out[n-1] = f
+			}
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// matchRule tries r at the anchor position pos (and up to r.back bytes
+// before it) and returns the span of the secret.
+func matchRule(r *secretRule, input string, pos int) (int, int, bool) {
+	window := r.window
+	if window == 0 {
+		window = 300
+	}
+	lo := max(0, pos-r.back)
+	for st := lo; st <= pos; st++ {
+		if r.back > 0 && st < pos && st > 0 && isAlnum(input[st-1]) {
+			continue
+		}
+		if r.leadB && st > 0 && (isAlnum(input[st-1]) || input[st-1] == '_') {
+			continue
+		}
+		end := min(len(input), st+window)
+		m := r.re.FindStringSubmatchIndex(input[st:end])
+		if m == nil {
+			continue
+		}
+		if r.trailB && st+m[1] < len(input) && (isAlnum(input[st+m[1]]) || input[st+m[1]] == '_') {
+			continue
+		}
+		a, b := st+m[0], st+m[1]
+		switch {
+		case r.group > 0 && m[2*r.group] >= 0:
+			a, b = st+m[2*r.group], st+m[2*r.group+1]
+		case r.group < 0: // first participating group
+			for g := 1; 2*g < len(m); g++ {
+				if m[2*g] >= 0 {
+					a, b = st+m[2*g], st+m[2*g+1]
+					break
+				}
+			}
+		}
+		if r.valid != nil && !r.valid(input[a:b]) {
+			continue
+		}
+		return a, b, true
+	}
+	return 0, 0, false
+}
+
+var pemLabel = regexp.MustCompile(`^-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----`)
+
+// matchPEM matches a private-key block starting at pos: the BEGIN line,
+// then the END line with the same label. Without an END line, the header
+// and the key material after it are reported (a truncated key still leaks).
+// nextEnd caches, per label, the position of the next END line found, or
+// len(input) when there is none, so that many BEGIN lines cost one search.
+func (s *Secrets) matchPEM(input string, pos int, nextEnd map[string]int) (int, int, bool) {
+	m := pemLabel.FindStringSubmatchIndex(input[pos:min(len(input), pos+80)])
+	if m == nil {
+		return 0, 0, false
+	}
+	label := input[pos+m[2] : pos+m[3]]
+	body := pos + m[1]
+	end := "-----END " + label + "-----"
+	e, ok := nextEnd[label]
+	if !ok || (e < body && e != len(input)) {
+		if j := strings.Index(input[body:], end); j >= 0 {
+			e = body + j
+		} else {
+			e = len(input)
+		}
+		nextEnd[label] = e
+	}
+	if e < len(input) {
+		j := e - body
+		if strings.TrimSpace(strings.NewReplacer(`\n`, "", `\r`, "", `\\n`, "").Replace(input[body:body+j])) == "" {
+			return 0, 0, false // empty block: a template, not a key
+		}
+		return pos, e + len(end), true
+	}
+	// No END: key material runs while base64 characters and line breaks do.
+	k := body
+	for k < len(input) && k-body < 16384 {
+		c := input[k]
+		if isAlnum(c) || c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r' || c == '\\' || c == ' ' {
+			k++
+			continue
+		}
+		break
+	}
+	if k-body < 64 {
+		return 0, 0, false
+	}
+	return pos, k, true
+}
+
+// secretKeywordSegments are identifier segments that make an assignment a
+// secret by themselves.
+var secretKeywordSegments = map[string]bool{
+	"secret": true, "secrets": true, "token": true, "tokens": true, "password": true, "passwd": true,
+	"pwd": true, "pass": true, "passphrase": true, "credential": true, "credentials": true,
+	"apikey": true, "apisecret": true, "secretkey": true, "accesskey": true, "privatekey": true,
+	"authtoken": true, "clientsecret": true, "secrete": true, "auth": true, "srt": true,
+}
+
+// notSecretSuffix ends identifiers that name something about a secret,
+// not the secret itself: credentials_id, secret_name, token_url.
+var notSecretSuffix = map[string]bool{
+	"id": true, "ids": true, "name": true, "names": true, "url": true, "uri": true, "length": true,
+	"len": true, "file": true, "path": true, "type": true, "format": true, "header": true, "field": true,
+	"prefix": true, "endpoint": true, "size": true, "count": true, "version": true, "policy": true,
+	"variable": true, "env": true, "ref": true, "expiry": true, "expires": true, "ttl": true,
+}
+
+// notSecretSegment marks identifiers of values that are not credentials.
+var notSecretSegment = map[string]bool{"public": true, "csrf": true, "xsrf": true, "pub": true}
+
+// keyQualifiers make a "key" segment secret: api_key, access_key, ...
+var keyQualifiers = map[string]bool{
+	"api": true, "access": true, "secret": true, "private": true, "client": true, "auth": true,
+	"master": true, "signing": true, "encryption": true, "app": true, "account": true, "service": true,
+	"license": true, "session": true,
+}
+
+// secretName reports whether an identifier names a secret.
+func secretName(ident string) bool {
+	segs := identSegments(ident)
+	if len(segs) == 0 || notSecretSuffix[segs[len(segs)-1]] {
+		return false
+	}
+	for _, sg := range segs {
+		if notSecretSegment[sg] {
+			return false
+		}
+	}
+	for i, sg := range segs {
+		if secretKeywordSegments[sg] {
+			if sg == "auth" && i+1 < len(segs) && !secretKeywordSegments[segs[i+1]] && segs[i+1] != "key" {
+				continue // auth_url, auth_type
+			}
+			return true
+		}
+		if sg == "key" && i > 0 && keyQualifiers[segs[i-1]] {
+			return true
+		}
+	}
+	return false
+}
+
+// identSegments splits an identifier on separators and camel case, lower
+// casing each segment.
+func identSegments(ident string) []string {
+	var segs []string
+	cur := make([]byte, 0, len(ident))
+	flush := func() {
+		if len(cur) > 0 {
+			segs = append(segs, string(cur))
+			cur = cur[:0]
+		}
+	}
+	for i := 0; i < len(ident); i++ {
+		c := ident[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			if i > 0 && ident[i-1] >= 'a' && ident[i-1] <= 'z' {
+				flush()
+			}
+			cur = append(cur, c+32)
+		case (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'):
+			cur = append(cur, c)
+		default:
+			flush()
+		}
+	}
+	flush()
+	return segs
+}
+
+var assignRE = regexp.MustCompile(`^["']?[ \t]*(?:=>|:=|==|!=|=|:|\()[ \t]*(?:(")([^"\n]{1,300})"|(')([^'\n]{1,300})'|()([A-Za-z0-9+/=_.~!@#$%^&*-]{1,300}))`)
+
+// matchAssignment handles a secret keyword at pos: it finds the identifier
+// around it, the assignment after it, and judges the value.
+func (s *Secrets) matchAssignment(input string, pos int) (int, int, bool) {
+	a := pos
+	for a > 0 && isIdentByte(input[a-1]) && pos-a < 64 {
+		a--
+	}
+	b := pos
+	for b < len(input) && isIdentByte(input[b]) && b-pos < 64 {
+		b++
+	}
+	ident := input[a:b]
+	if !secretName(ident) {
+		return 0, 0, false
+	}
+	rest := input[b:min(len(input), b+400)]
+	m := assignRE.FindStringSubmatchIndex(rest)
+	if m == nil {
+		return 0, 0, false
+	}
+	var va, vb int
+	quoted := false
+	switch {
+	case m[4] >= 0:
+		va, vb, quoted = m[4], m[5], true
+	case m[8] >= 0:
+		va, vb, quoted = m[8], m[9], true
+	default:
+		va, vb = m[12], m[13]
+	}
+	v := rest[va:vb]
+	if !s.plausibleSecretValue(v, quoted) {
+		return 0, 0, false
+	}
+	return b + va, b + vb, true
+}
+
+// plausibleSecretValue judges the value of a secret-named assignment.
+func (s *Secrets) plausibleSecretValue(v string, quoted bool) bool {
+	if len(v) < 8 || !notTemplated(v) || placeholderWord(v) {
+		return false
+	}
+	if strings.ContainsAny(v, " \t") {
+		return false
+	}
+	h := shannonEntropy(v)
+	if quoted {
+		return h >= s.minEntropy && charClasses(v) >= 2
+	}
+	// Unquoted: a bare token, long and random-looking.
+	return len(v) >= 12 && h >= s.minEntropy+0.3 && charClasses(v) >= 2 && !strings.ContainsAny(v, "{}()[]<>")
+}
+
+// placeholders are words that mark a value as an example, not a secret.
+var placeholders = []string{"example", "fake", "dummy", "sample", "placeholder", "changeme", "change_me",
+	"your_", "your-", "yourkey", "insert", "_here", "-here", "xxxx", "****", "redacted", "todo", "lorem", "notreal", "not_real", "not-a-"}
+
+func placeholderWord(v string) bool {
+	l := strings.ToLower(v)
+	for _, p := range placeholders {
+		if strings.Contains(l, p) {
+			return true
+		}
+	}
+	switch l {
+	case "password", "passwd", "secret", "token", "pass", "username", "user", "test", "none", "null", "true", "false":
+		return true
+	}
+	return false
+}
+
+// notTemplated rejects values that are template or variable references.
+func notTemplated(v string) bool {
+	v = strings.Trim(v, `"'`)
+	if v == "" {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(v, "${"), strings.HasPrefix(v, "$("), strings.HasPrefix(v, "{{"),
+		strings.HasPrefix(v, "<"), strings.HasPrefix(v, "%"), strings.HasPrefix(v, "["),
+		strings.HasPrefix(v, "process.env"), strings.HasPrefix(v, "os.environ"), strings.HasPrefix(v, "env."):
+		return false
+	}
+	if v[0] == '$' && len(v) > 1 && (v[1] == '_' || (v[1] >= 'A' && v[1] <= 'Z') || (v[1] >= 'a' && v[1] <= 'z')) {
+		return false
+	}
+	return true
+}
+
+// notPlaceholderToken rejects vendor-shaped tokens that are obviously
+// examples: EXAMPLE in them, or long runs of one character.
+func notPlaceholderToken(t string) bool {
+	if strings.Contains(t, "EXAMPLE") || strings.Contains(strings.ToLower(t), "xxxxxxxx") {
+		return false
+	}
+	run := 1
+	for i := 1; i < len(t); i++ {
+		if t[i] == t[i-1] {
+			run++
+			if run >= 8 && t[i] != 'Z' {
+				return false
+			}
+		} else {
+			run = 1
+		}
+	}
+	return true
+}
+
+// sequential reports whether s is mostly an alphabet or digit run
+// ("abcdefgh...", "123456...").
+func sequential(s string) bool {
+	n := 0
+	for i := 1; i < len(s); i++ {
+		if s[i] == s[i-1]+1 || s[i] == s[i-1] {
+			n++
+		}
+	}
+	return n*2 > len(s)
+}
+
+// validJWT accepts a token whose header and payload decode to JSON objects.
+func validJWT(t string) bool {
+	parts := strings.SplitN(t, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts[:2] {
+		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(p, "="))
+		if err != nil {
+			return false
+		}
+		var m map[string]any
+		if json.Unmarshal(b, &m) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// validBasic accepts Basic credentials that decode to user:password.
+func validBasic(t string) bool {
+	b, err := base64.StdEncoding.DecodeString(t)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(t, "="))
+		if err != nil {
+			return false
+		}
+	}
+	i := strings.IndexByte(string(b), ':')
+	return i >= 0 && len(b) >= 3
+}
+
+// validUserPass accepts user:password pairs whose secret part is not a
+// placeholder or variable.
+func validUserPass(t string) bool {
+	i := strings.IndexByte(t, ':')
+	if i < 0 {
+		return false
+	}
+	t = strings.NewReplacer(`"`, "", "'", "").Replace(t)
+	i = strings.IndexByte(t, ':')
+	user, pass := t[:i], t[i+1:]
+	secret := pass
+	if pass == "" {
+		secret = user
+	}
+	if len(secret) < 6 || !notTemplated(secret) || !notTemplated(user+"x") || placeholderWord(secret) {
+		return false
+	}
+	return !strings.ContainsAny(t, "<>{}[]") && !strings.Contains(t, "$(") && charClasses(secret) >= 2
+}
+
+func isAlnum(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}
+
+func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
+
+// asciiLower returns s with ASCII letters lower-cased; byte offsets are
+// unchanged.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+// hasKeywordChance is a cheap test that s may contain a keyword anchor.
+func hasKeywordChance(s string) bool { return len(s) >= 3 }
+
+// RedactString returns input with every secret replaced by [REDACTED], and
+// the findings (spans refer to input). An input larger than MaxInput is
+// replaced whole (fail closed) with one finding.
+func (s *Secrets) RedactString(input string) (string, []Finding) {
+	if checkSize(len(input), s.maxInput) != nil {
+		return RedactedPlaceholder, []Finding{tooLargeFinding("secrets", len(input))}
+	}
+	fs := s.scan(input)
+	return redactSpans(input, fs), fs
+}
+
+// RedactJSON redacts every string value of the JSON document raw, and the
+// scalar value of every field named like a secret (password, api_key,
+// client_secret, ...), keeping keys, numbers, order and layout, so the
+// output is valid JSON. Finding spans are byte offsets of the redacted
+// values in raw.
+func (s *Secrets) RedactJSON(raw []byte) ([]byte, []Finding, error) {
+	if err := checkSize(len(raw), s.maxInput); err != nil {
+		return nil, nil, err
+	}
+	return redactJSON(raw, s.scan, secretName, "secrets")
+}
+
+func tooLargeFinding(det string, n int) Finding {
+	return Finding{Detector: det, Rule: "input-too-large", Kind: "unscanned", Severity: SeverityHigh,
+		Confidence: 1, Start: 0, End: n, Explanation: "input too large to scan; redacted whole", Source: "rule"}
+}
+
+// matchJWT examines the run of token characters starting at the anchor at
+// pos: header.payload[.signature] where header and payload start with
+// "eyJ". It returns the span, whether it is a valid JWT, and the end of the
+// run (later anchors inside it need no second look).
+func matchJWT(input string, pos int) (int, int, bool, int) {
+	re := pos
+	for re < len(input) && (isAlnum(input[re]) || input[re] == '_' || input[re] == '-' || input[re] == '.' || input[re] == '=') {
+		re++
+	}
+	if pos > 0 && (isAlnum(input[pos-1]) || input[pos-1] == '_') {
+		return 0, 0, false, re
+	}
+	run := input[pos:re]
+	// Try each "eyJ" segment start in the run whose next segment also
+	// starts with "eyJ".
+	for off := 0; off < len(run); {
+		seg := run[off:]
+		d1 := strings.IndexByte(seg, '.')
+		if d1 < 0 {
+			break
+		}
+		if strings.HasPrefix(seg, "eyJ") && d1 >= 11 && strings.HasPrefix(seg[d1+1:], "eyJ") {
+			rest := seg[d1+1:]
+			d2 := strings.IndexByte(rest, '.')
+			end := len(rest)
+			if d2 >= 0 {
+				d3 := strings.IndexByte(rest[d2+1:], '.')
+				end = len(rest)
+				if d3 >= 0 {
+					end = d2 + 1 + d3
+				}
+			}
+			tok := seg[:d1+1+end]
+			if d2 >= 0 && d2 < 11 {
+				off += d1 + 1
+				continue
+			}
+			if validJWT(strings.TrimRight(tok, "=.")) {
+				a := pos + off
+				return a, a + len(strings.TrimRight(tok, "=.")), true, re
+			}
+		}
+		off += d1 + 1
+	}
+	return 0, 0, false, re
+}

@@ -1,0 +1,120 @@
+package injtrain
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/agentos/agentos/detect"
+)
+
+// Examples turns corpus rows into training examples.
+func Examples(rows []Row) []detect.ModelExample {
+	out := make([]detect.ModelExample, len(rows))
+	for i, r := range rows {
+		out[i] = detect.ModelExample{Text: r.Text, Injection: r.Malicious()}
+	}
+	return out
+}
+
+// Split separates rows into the training rows and the held-out rows.
+func Split(rows []Row) (train, held []Row) {
+	for _, r := range rows {
+		if HeldOut(r) {
+			held = append(held, r)
+		} else {
+			train = append(train, r)
+		}
+	}
+	return train, held
+}
+
+// Train fits a model on the given corpus rows plus the synthetic data.
+func Train(ctx context.Context, rows []Row, seed uint64, opts detect.ModelTrainOptions) (*detect.Model, error) {
+	ex := append(Examples(rows), Generate(seed)...)
+	opts.Seed = seed
+	return detect.TrainModel(ctx, ex, opts)
+}
+
+// Rate counts one group's outcomes.
+type Rate struct {
+	Group             string
+	Positives, Benign int
+	TruePos, FalsePos int
+}
+
+// TPR is the true-positive rate (0 when the group has no positives).
+func (r Rate) TPR() float64 { return ratio(r.TruePos, r.Positives) }
+
+// FPR is the false-positive rate (0 when the group has no benign rows).
+func (r Rate) FPR() float64 { return ratio(r.FalsePos, r.Benign) }
+
+// Precision is TP / (TP + FP), or 0 with no detections.
+func (r Rate) Precision() float64 { return ratio(r.TruePos, r.TruePos+r.FalsePos) }
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// Measure applies flag to every row and returns the rates per file and per
+// "file/category", sorted by group name.
+func Measure(rows []Row, flag func(string) bool) (perFile, perCategory []Rate) {
+	files := map[string]*Rate{}
+	cats := map[string]*Rate{}
+	for _, r := range rows {
+		hit := flag(r.Text)
+		for _, g := range []struct {
+			m   map[string]*Rate
+			key string
+		}{{files, r.File}, {cats, r.File + "/" + Category(r)}} {
+			rt := g.m[g.key]
+			if rt == nil {
+				rt = &Rate{Group: g.key}
+				g.m[g.key] = rt
+			}
+			if r.Malicious() {
+				rt.Positives++
+				if hit {
+					rt.TruePos++
+				}
+			} else {
+				rt.Benign++
+				if hit {
+					rt.FalsePos++
+				}
+			}
+		}
+	}
+	return sorted(files), sorted(cats)
+}
+
+func sorted(m map[string]*Rate) []Rate {
+	out := make([]Rate, 0, len(m))
+	for _, r := range m {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
+	return out
+}
+
+// WriteTable writes rates as a Markdown table.
+func WriteTable(w io.Writer, rates []Rate) {
+	fmt.Fprintln(w, "| group | positives | benign | TPR | FPR | precision |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	for _, r := range rates {
+		tpr, prec := "—", "—"
+		if r.Positives > 0 {
+			tpr = fmt.Sprintf("%.1f%% (%d/%d)", 100*r.TPR(), r.TruePos, r.Positives)
+			prec = fmt.Sprintf("%.1f%%", 100*r.Precision())
+		}
+		fpr := "—"
+		if r.Benign > 0 {
+			fpr = fmt.Sprintf("%.2f%% (%d/%d)", 100*r.FPR(), r.FalsePos, r.Benign)
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s |\n", r.Group, r.Positives, r.Benign, tpr, fpr, prec)
+	}
+}
