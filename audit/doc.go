@@ -1,6 +1,7 @@
 // Package audit is the kernel's flight recorder: the [Event] recorded for
-// every governed action, its canonical JSON, the SHA-256 hash chain that
-// makes tampering evident, and [Memory], a bounded in-memory log.
+// every governed action, its canonical JSON, the SHA-256 hash chain, the
+// Merkle tree and signed checkpoints that make tampering evident, the
+// durable [Log] over a [Store], and [Memory], a bounded in-memory log.
 //
 // # Events
 //
@@ -35,8 +36,41 @@
 // canonicalize, prefix the decoded prev_hash, hash.
 //
 // The chain detects an edit, insertion, deletion or reordering, but not the
-// truncation of the tail or a consistent rewrite; durable stores add a
-// Merkle tree and signed checkpoints for that.
+// truncation of the tail or a consistent rewrite; the Merkle tree and the
+// signed checkpoints do.
+//
+// # Merkle tree and checkpoints
+//
+// Event n is leaf n of an RFC 6962 tree (golang.org/x/mod/sumdb/tlog), with
+// leaf hash SHA-256(0x00 || the event's 32 hash bytes) ([LeafHash]). Each
+// event's record stores the tree hashes its leaf completes
+// ([Record].TreeHashes, tlog's storage order; [TreeHashLocation] maps a
+// storage index to the event holding it), so proofs need no recomputation.
+// A [Checkpoint] states the tree size, root and the last event's hash and is
+// signed as a sumdb/note with an Ed25519 key kept in the data directory
+// ([LoadOrCreateKey]); [Publisher]s copy checkpoints elsewhere.
+// [Verify] streams the log once in constant memory and checks the chain, the
+// stored tree hashes, every checkpoint (signature, root, chain hash, a
+// truncated tail) and a consistency proof between successive checkpoints,
+// naming the first bad sequence number. [Prove] and [VerifyProof] give and
+// check inclusion proofs; the latter needs only the public key.
+//
+// # Log
+//
+// [Log] is the durable log. One writer goroutine batches whatever appends
+// are queued into one [Store] transaction (group commit: one fsync per
+// batch); [Log.Append] returns after its batch is durable. The store calls
+// back into the log under its write lock to assign sequence numbers,
+// hashes and tree hashes, so several processes sharing a store still form
+// one chain. Checkpoints are written every N events, every T, and on
+// Close. [Log.Prune] deletes a prefix and keeps a signed [Anchor]: the hash
+// the chain resumes from and the subtree roots the tree resumes from.
+//
+// # Redaction
+//
+// [Redact] replaces secrets in arguments with "[REDACTED]" (by key name and
+// by value shape, through the pluggable [SecretDetector]) and large strings
+// with their SHA-256 and length, before the event is appended.
 //
 // # Memory
 //

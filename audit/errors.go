@@ -24,6 +24,17 @@ var (
 
 	// ErrChainBroken is matched by every *ChainError.
 	ErrChainBroken = errors.New("audit chain broken")
+
+	// ErrCheckpoint is matched by every *CheckpointError and by every
+	// error about a checkpoint note that is malformed or whose signature
+	// does not verify.
+	ErrCheckpoint = errors.New("audit checkpoint invalid")
+
+	// ErrProof is wrapped by every error VerifyProof returns.
+	ErrProof = errors.New("audit proof invalid")
+
+	// ErrClosed is returned by a Log's methods after Close.
+	ErrClosed = errors.New("audit log closed")
 )
 
 // ChainError reports the first event at which a chain fails to verify.
@@ -42,3 +53,27 @@ func (e *ChainError) Error() string {
 
 // Unwrap returns ErrChainBroken.
 func (e *ChainError) Unwrap() error { return ErrChainBroken }
+
+// CheckpointError reports a signed checkpoint that the stored log does not
+// match: a bad signature, a root or chain hash that differs from the
+// recomputed one (a rewrite), a size beyond the log's end (a truncation),
+// or two checkpoints that are not consistent.
+type CheckpointError struct {
+	// Size is the checkpoint's tree size.
+	Size uint64
+	// Seq is the first sequence number the failure puts in doubt: for a
+	// rewrite, the size of the last checkpoint that matched (the rewrite
+	// lies in [Seq, Size)); for a truncation, the first missing event.
+	Seq uint64
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error implements error.
+func (e *CheckpointError) Error() string {
+	return "audit checkpoint at size " + strconv.FormatUint(e.Size, 10) + " fails from seq " +
+		strconv.FormatUint(e.Seq, 10) + ": " + e.Reason
+}
+
+// Unwrap returns ErrCheckpoint.
+func (e *CheckpointError) Unwrap() error { return ErrCheckpoint }

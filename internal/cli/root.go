@@ -85,6 +85,7 @@ func newRoot(env Env) *cobra.Command {
 		newVersionCmd(env),
 		newPolicyCmd(),
 		newValidateCmd(),
+		newAuditCmd(),
 		newDemoCmd(),
 		newCheckCmd(), newScanCmd(), newInstallHooksCmd(), newInitCmd(),
 	)

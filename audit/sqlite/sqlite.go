@@ -1,0 +1,612 @@
+// Package sqlite is the embedded audit.Store: one SQLite database file
+// (modernc.org/sqlite, pure Go) in WAL mode with synchronous=FULL, written
+// through one connection and read through a separate pool.
+//
+// # Schema
+//
+// events(seq, time_ns, agent_id, session_id, trace_id, tool, action, rule,
+// data, hash, tree): data is the event's canonical JSON without "hash" (the
+// only source of event content: queries decode it and re-check their
+// filters against it, so an edited column cannot forge an answer), hash its
+// 32-byte chain hash, tree the Merkle tree hashes its leaf completes. The
+// other columns exist for the indexes (agent, session and trace, each with
+// seq). checkpoints(id, size, root, time_ns, note) and anchor(size, hash,
+// frontier, note) hold signed checkpoints and the pruning anchor.
+//
+// # Concurrency and durability
+//
+// Append opens a BEGIN IMMEDIATE transaction, which takes SQLite's write
+// lock for every process using the file; the head is read inside it, so
+// several processes appending to one file still form one chain. Commit
+// returns after the WAL is fsynced. Readers use their own connections and
+// see every committed transaction.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/agentos/agentos/audit"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Path is the database file, created if missing. Required.
+	Path string
+	// ReadOnly opens the database for reading only: Append, AddCheckpoint
+	// and Prune fail. The file must exist.
+	ReadOnly bool
+	// ReadConns bounds the read pool. 0: 4.
+	ReadConns int
+	// Logger receives diagnostics. nil: discard.
+	Logger *slog.Logger
+}
+
+// Store is an audit.Store in one SQLite file. Its methods are safe for
+// concurrent use.
+type Store struct {
+	w    *sql.DB // one connection: the writer
+	r    *sql.DB // the read pool
+	log  *slog.Logger
+	ro   bool
+	path string
+
+	mu    sync.Mutex        // guards Close
+	stmts map[int]*sql.Stmt // multi-row inserts by row count, on w; fixed after Open
+}
+
+var _ audit.Store = (*Store)(nil)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	seq        INTEGER PRIMARY KEY,
+	time_ns    INTEGER NOT NULL,
+	agent_id   TEXT NOT NULL,
+	session_id TEXT NOT NULL,
+	trace_id   TEXT NOT NULL,
+	tool       TEXT NOT NULL,
+	action     TEXT NOT NULL,
+	rule       TEXT NOT NULL,
+	data       BLOB NOT NULL,
+	hash       BLOB NOT NULL,
+	tree       BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_agent ON events(agent_id, seq);
+CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);
+CREATE INDEX IF NOT EXISTS events_trace ON events(trace_id, seq);
+CREATE TABLE IF NOT EXISTS checkpoints (
+	id      INTEGER PRIMARY KEY,
+	size    INTEGER NOT NULL,
+	root    BLOB NOT NULL,
+	time_ns INTEGER NOT NULL,
+	note    BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checkpoints_size ON checkpoints(size, id);
+CREATE TABLE IF NOT EXISTS anchor (
+	id       INTEGER PRIMARY KEY CHECK (id = 1),
+	size     INTEGER NOT NULL,
+	hash     BLOB NOT NULL,
+	frontier BLOB NOT NULL,
+	note     BLOB NOT NULL
+);
+`
+
+// Open opens or creates the database at opts.Path.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("audit sqlite: Options.Path is required")
+	}
+	if opts.ReadConns < 0 {
+		return nil, fmt.Errorf("audit sqlite: Options.ReadConns %d: must be 0 (default) or positive", opts.ReadConns)
+	}
+	s := &Store{log: opts.Logger, ro: opts.ReadOnly, path: opts.Path, stmts: map[int]*sql.Stmt{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	u := url.URL{Scheme: "file", Path: opts.Path}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "cache_size(-32000)")
+	q.Set("_txlock", "immediate")
+	wdsn := u.String() + "?" + q.Encode()
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout(10000)")
+	rq.Add("_pragma", "query_only(1)")
+	rdsn := u.String() + "?" + rq.Encode()
+
+	var err error
+	if !opts.ReadOnly {
+		if s.w, err = sql.Open("sqlite", wdsn); err != nil {
+			return nil, fmt.Errorf("open audit db %s: %w", opts.Path, err)
+		}
+		s.w.SetMaxOpenConns(1)
+		s.w.SetMaxIdleConns(1)
+		s.w.SetConnMaxLifetime(0)
+		if _, err := s.w.ExecContext(ctx, schema); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open audit db %s: %w", opts.Path, err)
+		}
+		if err := s.prepareInserts(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open audit db %s: prepare: %w", opts.Path, err)
+		}
+	}
+	if s.r, err = sql.Open("sqlite", rdsn); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open audit db %s: %w", opts.Path, err)
+	}
+	n := opts.ReadConns
+	if n == 0 {
+		n = 4
+	}
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n)
+	if opts.ReadOnly {
+		var name string
+		err := s.r.QueryRowContext(ctx, `SELECT name FROM sqlite_master WHERE type='table' AND name='events'`).Scan(&name)
+		if err != nil {
+			s.Close()
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("open audit db %s: not an audit database (no events table)", opts.Path)
+			}
+			return nil, fmt.Errorf("open audit db %s: %w", opts.Path, err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for n, st := range s.stmts {
+		errs = append(errs, st.Close())
+		delete(s.stmts, n)
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+		s.w = nil
+	}
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+		s.r = nil
+	}
+	return errors.Join(errs...)
+}
+
+var errReadOnly = errors.New("audit sqlite: store opened read-only")
+
+// insertRows is how many rows one INSERT statement carries.
+const insertRows = 32
+
+const insertCols = 11
+
+// prepareInserts prepares the INSERTs of 1 to insertRows rows on the
+// writer connection (a statement cannot be prepared on it while a
+// transaction holds it).
+func (s *Store) prepareInserts(ctx context.Context) error {
+	for n := 1; n <= insertRows; n++ {
+		var b strings.Builder
+		b.WriteString("INSERT INTO events (seq, time_ns, agent_id, session_id, trace_id, tool, action, rule, data, hash, tree) VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		}
+		st, err := s.w.PrepareContext(ctx, b.String())
+		if err != nil {
+			return err
+		}
+		s.stmts[n] = st
+	}
+	return nil
+}
+
+// Append implements audit.Store.
+func (s *Store) Append(ctx context.Context, seal func(audit.Head, tlog.HashReader) ([]audit.Record, error)) error {
+	if s.ro {
+		return errReadOnly
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("audit sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	head, err := headOf(ctx, tx)
+	if err != nil {
+		return err
+	}
+	recs, err := seal(head, hashReader{ctx: ctx, q: tx})
+	if err != nil {
+		return err
+	}
+	for i, r := range recs {
+		if r.Seq != head.Size+uint64(i) {
+			return fmt.Errorf("audit sqlite: record %d has seq %d, want %d", i, r.Seq, head.Size+uint64(i))
+		}
+	}
+	args := make([]any, 0, insertRows*insertCols)
+	for len(recs) > 0 {
+		n := min(len(recs), insertRows)
+		st := s.stmts[n]
+		args = args[:0]
+		for _, r := range recs[:n] {
+			e := r.Event
+			args = append(args, int64(r.Seq), e.Time.UnixNano(), e.AgentID, e.SessionID, e.TraceID, e.Tool,
+				e.Decision.Action, e.Decision.Rule, r.Data, r.Hash[:], r.TreeHashes)
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("audit sqlite: insert: %w", err)
+		}
+		recs = recs[n:]
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("audit sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB, *sql.Tx and *sql.Conn share.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// headOf reads the head: the last event, else the anchor, else genesis.
+func headOf(ctx context.Context, q querier) (audit.Head, error) {
+	var h audit.Head
+	var seq int64
+	var hash []byte
+	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	switch {
+	case err == nil:
+		h.Size = uint64(seq) + 1
+		if len(hash) != 32 {
+			return h, fmt.Errorf("audit sqlite: event %d: hash has %d bytes", seq, len(hash))
+		}
+		copy(h.Hash[:], hash)
+	case !errors.Is(err, sql.ErrNoRows):
+		return h, fmt.Errorf("audit sqlite: read head: %w", err)
+	}
+	var size int64
+	err = q.QueryRowContext(ctx, `SELECT size, hash FROM anchor WHERE id = 1`).Scan(&size, &hash)
+	switch {
+	case err == nil:
+		h.Start = uint64(size)
+		if h.Size == 0 {
+			h.Size = uint64(size)
+			copy(h.Hash[:], hash)
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return h, fmt.Errorf("audit sqlite: read anchor: %w", err)
+	}
+	return h, nil
+}
+
+// Head implements audit.Store.
+func (s *Store) Head(ctx context.Context) (audit.Head, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return audit.Head{}, fmt.Errorf("audit sqlite: %w", err)
+	}
+	defer tx.Rollback()
+	return headOf(ctx, tx)
+}
+
+// scanChunk is how many events one Scan query reads.
+const scanChunk = 1 << 16
+
+// Scan implements audit.Store.
+func (s *Store) Scan(ctx context.Context, from, to uint64, fn func(*audit.Record) error) error {
+	var rec audit.Record
+	for lo := from; lo < to; {
+		hi := min(to, lo+scanChunk)
+		rows, err := s.r.QueryContext(ctx, `SELECT seq, data, hash, tree FROM events WHERE seq >= ? AND seq < ? ORDER BY seq`, int64(lo), int64(hi))
+		if err != nil {
+			return fmt.Errorf("audit sqlite: scan: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			var data, hash, tree sql.RawBytes
+			if err := rows.Scan(&seq, &data, &hash, &tree); err != nil {
+				rows.Close()
+				return fmt.Errorf("audit sqlite: scan: %w", err)
+			}
+			rec.Seq, rec.Data, rec.TreeHashes = uint64(seq), data, tree
+			rec.Hash = [32]byte{}
+			copy(rec.Hash[:], hash) // a short hash stays mismatched
+			if err := fn(&rec); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("audit sqlite: scan: %w", err)
+		}
+		lo = hi
+	}
+	return nil
+}
+
+// Query implements audit.Store.
+func (s *Store) Query(ctx context.Context, q audit.Query, fn func(*audit.Event) error) error {
+	var where []string
+	var args []any
+	add := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	add("agent_id", q.AgentID)
+	add("session_id", q.SessionID)
+	add("trace_id", q.TraceID)
+	add("tool", q.Tool)
+	add("action", q.Action)
+	add("rule", q.Rule)
+	if !q.Since.IsZero() {
+		where = append(where, "time_ns >= ?")
+		args = append(args, q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "time_ns < ?")
+		args = append(args, q.Until.UnixNano())
+	}
+	if q.FromSeq > 0 {
+		where = append(where, "seq >= ?")
+		args = append(args, int64(q.FromSeq))
+	}
+	stmt := "SELECT seq, data, hash FROM events"
+	if len(where) > 0 {
+		stmt += " WHERE " + strings.Join(where, " AND ")
+	}
+	if q.Ascending {
+		stmt += " ORDER BY seq ASC"
+	} else {
+		stmt += " ORDER BY seq DESC"
+	}
+	if q.Limit > 0 {
+		stmt += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return fmt.Errorf("audit sqlite: query: %w", err)
+	}
+	defer rows.Close()
+	var rec audit.Record
+	for rows.Next() {
+		var seq int64
+		var data, hash sql.RawBytes
+		if err := rows.Scan(&seq, &data, &hash); err != nil {
+			return fmt.Errorf("audit sqlite: query: %w", err)
+		}
+		rec.Seq, rec.Data = uint64(seq), data
+		rec.Hash = [32]byte{}
+		copy(rec.Hash[:], hash)
+		e, err := audit.DecodeRecord(&rec)
+		if err != nil {
+			return fmt.Errorf("audit sqlite: query: event %d: %w", seq, err)
+		}
+		if !q.Match(&e) {
+			continue // an index column disagrees with the event: never trust it
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit sqlite: query: %w", err)
+	}
+	return nil
+}
+
+// hashReader reads tree hashes through q.
+type hashReader struct {
+	ctx context.Context
+	q   querier
+}
+
+func (h hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	return readHashes(h.ctx, h.q, indexes)
+}
+
+// ReadHashes implements audit.Store.
+func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("audit sqlite: %w", err)
+	}
+	defer tx.Rollback()
+	return readHashes(ctx, tx, indexes)
+}
+
+func readHashes(ctx context.Context, q querier, indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	var anchor map[int64]tlog.Hash
+	for i, idx := range indexes {
+		seq, level := audit.TreeHashLocation(idx)
+		var tree []byte
+		err := q.QueryRowContext(ctx, `SELECT tree FROM events WHERE seq = ?`, int64(seq)).Scan(&tree)
+		if err == nil {
+			if len(tree) < 32*(level+1) {
+				return nil, fmt.Errorf("audit sqlite: event %d stores %d tree hashes, want at least %d", seq, len(tree)/32, level+1)
+			}
+			copy(out[i][:], tree[32*level:])
+			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("audit sqlite: read tree hash: %w", err)
+		}
+		if anchor == nil {
+			a, ok, err := anchorOf(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			anchor = map[int64]tlog.Hash{}
+			if ok {
+				for _, h := range a.Frontier {
+					anchor[h.Index] = h.Hash
+				}
+			}
+		}
+		h, ok := anchor[idx]
+		if !ok {
+			return nil, fmt.Errorf("audit sqlite: tree hash %d (event %d) is not stored", idx, seq)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// AddCheckpoint implements audit.Store.
+func (s *Store) AddCheckpoint(ctx context.Context, c audit.Checkpoint) error {
+	if s.ro {
+		return errReadOnly
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO checkpoints (size, root, time_ns, note) VALUES (?, ?, ?, ?)`,
+		int64(c.Size), c.Root[:], c.Time.UnixNano(), c.Note)
+	if err != nil {
+		return fmt.Errorf("audit sqlite: add checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Checkpoints implements audit.Store.
+func (s *Store) Checkpoints(ctx context.Context, minSize uint64, fn func(audit.Checkpoint) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT size, root, time_ns, note FROM checkpoints WHERE size >= ? ORDER BY size, id`, int64(minSize))
+	if err != nil {
+		return fmt.Errorf("audit sqlite: checkpoints: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c audit.Checkpoint
+		var size, ns int64
+		var root []byte
+		if err := rows.Scan(&size, &root, &ns, &c.Note); err != nil {
+			return fmt.Errorf("audit sqlite: checkpoints: %w", err)
+		}
+		c.Size = uint64(size)
+		copy(c.Root[:], root)
+		c.Time = timeFromNanos(ns)
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit sqlite: checkpoints: %w", err)
+	}
+	return nil
+}
+
+// Anchor implements audit.Store.
+func (s *Store) Anchor(ctx context.Context) (audit.Anchor, bool, error) {
+	return anchorOf(ctx, s.r)
+}
+
+func anchorOf(ctx context.Context, q querier) (audit.Anchor, bool, error) {
+	var a audit.Anchor
+	var size int64
+	var hash, frontier, note []byte
+	err := q.QueryRowContext(ctx, `SELECT size, hash, frontier, note FROM anchor WHERE id = 1`).Scan(&size, &hash, &frontier, &note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("audit sqlite: read anchor: %w", err)
+	}
+	a.Size = uint64(size)
+	copy(a.Hash[:], hash)
+	if a.Frontier, err = decodeFrontier(frontier); err != nil {
+		return a, false, err
+	}
+	a.Checkpoint = audit.Checkpoint{Size: a.Size, Chain: a.Hash, Note: note}
+	return a, true, nil
+}
+
+// encodeFrontier packs indexed hashes as 8-byte big-endian index + 32 bytes.
+func encodeFrontier(f []audit.IndexedHash) []byte {
+	out := make([]byte, 0, len(f)*40)
+	for _, h := range f {
+		for i := 7; i >= 0; i-- {
+			out = append(out, byte(uint64(h.Index)>>(8*i)))
+		}
+		out = append(out, h.Hash[:]...)
+	}
+	return out
+}
+
+func decodeFrontier(b []byte) ([]audit.IndexedHash, error) {
+	if len(b)%40 != 0 {
+		return nil, fmt.Errorf("audit sqlite: anchor frontier has %d bytes, not a multiple of 40", len(b))
+	}
+	out := make([]audit.IndexedHash, 0, len(b)/40)
+	for ; len(b) > 0; b = b[40:] {
+		var h audit.IndexedHash
+		var idx uint64
+		for _, c := range b[:8] {
+			idx = idx<<8 | uint64(c)
+		}
+		h.Index = int64(idx)
+		copy(h.Hash[:], b[8:40])
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// Prune implements audit.Store.
+func (s *Store) Prune(ctx context.Context, a audit.Anchor) error {
+	if s.ro {
+		return errReadOnly
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("audit sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	head, err := headOf(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if a.Size > head.Size || a.Size <= head.Start {
+		return fmt.Errorf("audit sqlite: prune before %d: the log holds [%d, %d)", a.Size, head.Start, head.Size)
+	}
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM events WHERE seq < ?`, []any{int64(a.Size)}},
+		{`DELETE FROM checkpoints WHERE size < ?`, []any{int64(a.Size)}},
+		{`INSERT INTO checkpoints (size, root, time_ns, note) VALUES (?, ?, ?, ?)`,
+			[]any{int64(a.Checkpoint.Size), a.Checkpoint.Root[:], a.Checkpoint.Time.UnixNano(), a.Checkpoint.Note}},
+		{`INSERT OR REPLACE INTO anchor (id, size, hash, frontier, note) VALUES (1, ?, ?, ?, ?)`,
+			[]any{int64(a.Size), a.Hash[:], encodeFrontier(a.Frontier), a.Checkpoint.Note}},
+	}
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("audit sqlite: prune: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("audit sqlite: prune: commit: %w", err)
+	}
+	return nil
+}
+
+func timeFromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
