@@ -87,6 +87,7 @@ func newRoot(env Env) *cobra.Command {
 		newValidateCmd(),
 		newAuditCmd(),
 		newDemoCmd(),
+		newMCPCmd(),
 		newCheckCmd(), newScanCmd(), newInstallHooksCmd(), newInitCmd(),
 	)
 	return root

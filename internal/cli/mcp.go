@@ -1,0 +1,400 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentos/agentos/audit"
+	"github.com/agentos/agentos/audit/sqlite"
+	"github.com/agentos/agentos/kernel"
+	"github.com/agentos/agentos/mcp"
+	"github.com/agentos/agentos/policy"
+)
+
+// dataDirEnv names the environment variable giving the data directory.
+const dataDirEnv = "AGENTOS_DATA_DIR"
+
+// auditFileName is the audit database's name in the data directory.
+const auditFileName = "audit.db"
+
+func newMCPCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mcp",
+		Short: "Govern MCP servers: wrap them, manage tool pins",
+	}
+	cmd.AddCommand(newMCPWrapCmd(), newMCPPinsCmd())
+	return cmd
+}
+
+// resolveDataDir returns the data directory: the flag, else
+// $AGENTOS_DATA_DIR, else ~/.agentos (MCP clients start servers in
+// unpredictable working directories, so the default is not relative).
+func resolveDataDir(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if v := os.Getenv(dataDirEnv); v != "" {
+		return v, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", exitf(ExitUsage, "no --data-dir, no $%s and no home directory: %v", dataDirEnv, err)
+	}
+	return filepath.Join(home, ".agentos"), nil
+}
+
+type wrapParams struct {
+	src             policySource
+	agentID         string
+	serverName      string
+	dataDir         string
+	allowRisky      bool
+	approveNewTools bool
+	responseMode    string
+	denyAsToolError bool
+	logLevel        string
+	callTimeout     time.Duration
+}
+
+func newMCPWrapCmd() *cobra.Command {
+	var p wrapParams
+	cmd := &cobra.Command{
+		Use:   "wrap [flags] -- COMMAND [ARGS...]",
+		Short: "Run an MCP server over stdio, governing every message",
+		Long: "wrap starts the MCP server COMMAND as a child process and speaks stdio to the\n" +
+			"client: tool lists are scanned, pinned and filtered by policy, every tools/call\n" +
+			"goes through the kernel (policy, approval, rate limits, audit) and responses are\n" +
+			"scanned. Logs go to stderr, never stdout. The exit code is the server's.\n\n" +
+			"Approvals cannot be asked for on a terminal here (stdin is the protocol):\n" +
+			"require_approval rules deny with their reason.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 0 {
+				return exitf(ExitUsage, "put the server command after --, e.g. agentos mcp wrap -- npx -y SERVER")
+			}
+			return runWrap(cmd.Context(), p, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	p.src.addFlags(f)
+	f.StringVar(&p.agentID, "agent-id", "mcp-client", "agent the client's calls run as")
+	f.StringVar(&p.serverName, "server-name", "", "server name for pins, policy and audit (default: from the command)")
+	f.StringVar(&p.dataDir, "data-dir", "", "data directory for pins and the audit log (default $"+dataDirEnv+" or ~/.agentos)")
+	f.BoolVar(&p.allowRisky, "allow-risky", false, "launch a command the command rating calls critical")
+	f.BoolVar(&p.approveNewTools, "approve-new-tools", false, "hide new tools until approved with 'agentos mcp pins approve'")
+	f.StringVar(&p.responseMode, "response-mode", "sanitize", "what to do with flagged responses: sanitize, block, warn or off")
+	f.BoolVar(&p.denyAsToolError, "deny-as-tool-error", false, "answer denied calls with an isError tool result instead of a JSON-RPC error")
+	f.StringVar(&p.logLevel, "log-level", "warn", "stderr log level: debug, info, warn or error")
+	f.DurationVar(&p.callTimeout, "call-timeout", mcp.DefaultCallTimeout, "longest a tools/call may take")
+	return cmd
+}
+
+// serverNameOf derives a server name from a command: the package a
+// launcher runs (npx -y @scope/pkg@1 → pkg), else the program's name.
+func serverNameOf(argv []string) string {
+	prog := filepath.Base(argv[0])
+	switch strings.TrimSuffix(prog, ".exe") {
+	case "npx", "uvx", "bunx", "pnpx", "node", "python", "python3", "deno", "uv", "docker":
+		for _, a := range argv[1:] {
+			if strings.HasPrefix(a, "-") || a == "run" || a == "exec" {
+				continue
+			}
+			a = filepath.Base(a)
+			if i := strings.LastIndex(a, "@"); i > 0 {
+				a = a[:i]
+			}
+			return strings.TrimSuffix(strings.TrimSuffix(a, ".js"), ".py")
+		}
+	}
+	return prog
+}
+
+func runWrap(ctx context.Context, p wrapParams, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(p.logLevel)); err != nil {
+		return exitf(ExitUsage, "--log-level %q: want debug, info, warn or error", p.logLevel)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	mode, err := mcp.ParseResponseMode(p.responseMode)
+	if err != nil {
+		return exitf(ExitUsage, "--response-mode: %v", err)
+	}
+	if p.serverName == "" {
+		p.serverName = serverNameOf(argv)
+	}
+	dir, err := resolveDataDir(p.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return exitf(ExitFailure, "data directory: %v", err)
+	}
+	set, _, err := p.src.load()
+	if err != nil {
+		if printProblems(stderr, "", err) {
+			return silentExit(ExitUsage)
+		}
+		return err
+	}
+	engine := policy.NewEngine(policy.EngineOptions{})
+	engine.Swap(set)
+
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, auditFileName), Logger: logger})
+	if err != nil {
+		return exitf(ExitFailure, "audit log: %v", err)
+	}
+	defer store.Close()
+	alog, err := audit.Open(ctx, audit.Options{Store: store, Dir: dir, Logger: logger})
+	if err != nil {
+		return exitf(ExitFailure, "audit log: %v", err)
+	}
+	defer alog.Close()
+
+	k, err := kernel.New(kernel.Options{Policy: engine, Auditor: alog, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	if _, err := k.Spawn(ctx, kernel.AgentSpec{ID: p.agentID, Role: "mcp-client",
+		Labels: map[string]string{"mcp_server": p.serverName}}); err != nil {
+		return exitf(ExitUsage, "--agent-id: %v", err)
+	}
+	pins, err := mcp.OpenPins(mcp.PinOptions{Path: filepath.Join(dir, mcp.PinFileName)})
+	if err != nil {
+		return exitf(ExitFailure, "%v", err)
+	}
+	g, err := mcp.New(mcp.Options{
+		Kernel: k, AgentID: p.agentID, Auditor: alog, Policy: engine, Pins: pins,
+		ApproveNewTools: p.approveNewTools, ResponseMode: mode, DenyAsToolError: p.denyAsToolError,
+		CallTimeout: p.callTimeout, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+
+	findings := mcp.RateCommand(argv, nil)
+	refused := mcp.Critical(findings) && !p.allowRisky
+	reason := "server launched"
+	if refused {
+		reason = "command rated critical; pass --allow-risky to launch it anyway"
+	}
+	if err := g.AuditSpawn(ctx, p.serverName, argv, findings, !refused, reason); err != nil {
+		return exitf(ExitFailure, "audit: %v (fail closed)", err)
+	}
+	for _, f := range findings {
+		logger.Warn("server command", slog.String("rule", f.Rule), slog.String("severity", f.Severity.String()), slog.String("finding", f.Message))
+	}
+	child, err := mcp.StartChild(mcp.ChildOptions{Argv: argv, Stderr: stderr, AllowRisky: p.allowRisky, Logger: logger})
+	if err != nil {
+		var re *mcp.CommandRiskError
+		if errors.As(err, &re) {
+			return exitf(ExitFailure, "%v; pass --allow-risky to launch it anyway", err)
+		}
+		return exitf(ExitFailure, "%v", err)
+	}
+	s, err := g.NewSession(mcp.SessionOptions{Server: p.serverName})
+	if err != nil {
+		child.Stop(context.WithoutCancel(ctx))
+		return err
+	}
+	client := mcp.NewStreamConn(stdin, stdout, mcp.StreamOptions{})
+	runErr := s.Run(ctx, client, child.Conn())
+	var end *mcp.EndError
+	if errors.As(runErr, &end) && end.Side == mcp.SideServer {
+		logger.Info("server closed its output", slog.String("error", end.Err.Error()))
+	} else if runErr != nil {
+		logger.Info("session ended", slog.String("error", runErr.Error()))
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := child.Stop(stopCtx); err != nil {
+		logger.Warn("server shutdown", slog.String("error", err.Error()))
+	}
+	if code := child.ExitCode(); code != 0 {
+		return silentExit(code)
+	}
+	return nil
+}
+
+type pinsParams struct {
+	dataDir string
+	asJSON  bool
+	hash    string
+	all     bool
+}
+
+func newMCPPinsCmd() *cobra.Command {
+	var p pinsParams
+	cmd := &cobra.Command{
+		Use:   "pins",
+		Short: "List, compare, approve and reset MCP tool-definition pins",
+	}
+	cmd.PersistentFlags().StringVar(&p.dataDir, "data-dir", "", "data directory holding the pins (default $"+dataDirEnv+" or ~/.agentos)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List pinned tools and their state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPins(p, "list", nil, cmd.OutOrStdout())
+		},
+	}
+	list.Flags().BoolVar(&p.asJSON, "json", false, "print JSON")
+	diff := &cobra.Command{
+		Use:   "diff SERVER TOOL",
+		Short: "Show how a tool's pending definition differs from the approved one",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPins(p, "diff", args, cmd.OutOrStdout())
+		},
+	}
+	approve := &cobra.Command{
+		Use:   "approve SERVER TOOL",
+		Short: "Approve a tool's pending definition (a new tool or a changed one)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPins(p, "approve", args, cmd.OutOrStdout())
+		},
+	}
+	approve.Flags().StringVar(&p.hash, "hash", "", "approve only if the pending definition has this hash (as printed by diff)")
+	reset := &cobra.Command{
+		Use:   "reset [SERVER [TOOL]]",
+		Short: "Forget pins, so that tools are pinned (or held for approval) again when next listed",
+		Args:  cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !p.all {
+				return exitf(ExitUsage, "pins reset: name a server (and tool), or pass --all")
+			}
+			return runPins(p, "reset", args, cmd.OutOrStdout())
+		},
+	}
+	reset.Flags().BoolVar(&p.all, "all", false, "forget every pin")
+	cmd.AddCommand(list, diff, approve, reset)
+	return cmd
+}
+
+// pinState describes a pin for people.
+func pinState(pin mcp.Pin) string {
+	switch {
+	case !pin.Approved():
+		return "new (awaiting approval)"
+	case pin.PendingHash != "":
+		return "changed (awaiting approval)"
+	}
+	return "approved"
+}
+
+func runPins(p pinsParams, verb string, args []string, stdout io.Writer) error {
+	dir, err := resolveDataDir(p.dataDir)
+	if err != nil {
+		return err
+	}
+	store, err := mcp.OpenPins(mcp.PinOptions{Path: filepath.Join(dir, mcp.PinFileName)})
+	if err != nil {
+		return exitf(ExitUsage, "%v", err)
+	}
+	switch verb {
+	case "list":
+		pins, err := store.List()
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		if p.asJSON {
+			if pins == nil {
+				pins = []mcp.Pin{}
+			}
+			return writeJSON(stdout, pins)
+		}
+		if len(pins) == 0 {
+			_, err := fmt.Fprintln(stdout, "no pins in "+store.Path())
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SERVER\tTOOL\tSTATE\tHASH\tUPDATED")
+		for _, pin := range pins {
+			h := pin.Hash
+			if pin.PendingHash != "" {
+				h = pin.PendingHash
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.12s\t%s\n", pin.Server, pin.Tool, pinState(pin), h, pin.Updated.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "diff":
+		pin, err := store.Get(args[0], args[1])
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		return printPinDiff(stdout, pin)
+	case "approve":
+		pin, err := store.Approve(args[0], args[1], p.hash)
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		_, err = fmt.Fprintf(stdout, "approved %s/%s (hash %s)\n", pin.Server, pin.Tool, pin.Hash)
+		return err
+	case "reset":
+		server, tool := "", ""
+		if len(args) > 0 {
+			server = args[0]
+		}
+		if len(args) > 1 {
+			tool = args[1]
+		}
+		n, err := store.Reset(server, tool)
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		_, err = fmt.Fprintf(stdout, "removed %d pin(s)\n", n)
+		return err
+	}
+	return exitf(ExitUsage, "unknown pins command %q", verb)
+}
+
+// printPinDiff prints, member by member, how the pending definition
+// differs from the approved one.
+func printPinDiff(w io.Writer, pin mcp.Pin) error {
+	fmt.Fprintf(w, "%s/%s: %s\n", pin.Server, pin.Tool, pinState(pin))
+	if pin.PendingHash == "" {
+		_, err := fmt.Fprintln(w, "no pending definition: nothing to approve")
+		return err
+	}
+	var old, cur map[string]json.RawMessage
+	if len(pin.Definition) > 0 {
+		if err := json.Unmarshal(pin.Definition, &old); err != nil {
+			return exitf(ExitFailure, "approved definition: %v", err)
+		}
+	}
+	if err := json.Unmarshal(pin.PendingDefinition, &cur); err != nil {
+		return exitf(ExitFailure, "pending definition: %v", err)
+	}
+	if pin.Hash != "" {
+		fmt.Fprintf(w, "approved hash %s\n", pin.Hash)
+	}
+	fmt.Fprintf(w, "pending  hash %s\n", pin.PendingHash)
+	for _, f := range []string{"name", "title", "description", "inputSchema", "outputSchema", "annotations"} {
+		a, b := old[f], cur[f]
+		if string(a) == string(b) {
+			continue
+		}
+		fmt.Fprintf(w, "%s:\n", f)
+		if a != nil {
+			fmt.Fprintf(w, "  - %s\n", a)
+		}
+		if b != nil {
+			fmt.Fprintf(w, "  + %s\n", b)
+		}
+	}
+	_, err := fmt.Fprintf(w, "approve with: agentos mcp pins approve %s %s --hash %s\n", pin.Server, pin.Tool, pin.PendingHash)
+	return err
+}

@@ -1,0 +1,122 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentos/agentos/mcp/mcptest"
+)
+
+// reportMedian adds the median of the per-iteration durations as a
+// metric: the latency target is a median.
+func reportMedian(b *testing.B, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds()), "p50-ns/op")
+}
+
+// BenchmarkToolsCall measures one tools/call from an SDK client to the
+// fixture server, directly and through the gateway (kernel pipeline,
+// in-memory audit, response scanning); the difference is the gateway's
+// added latency.
+func BenchmarkToolsCall(b *testing.B) {
+	args := map[string]any{"msg": "hello"}
+	b.Run("direct", func(b *testing.B) {
+		ctx := context.Background()
+		fx := mcptest.New(mcptest.Options{})
+		sR, sW, cR, cW := pipePair()
+		ss, err := fx.Server.Connect(ctx, &sdk.IOTransport{Reader: sR, Writer: sW}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ss.Close()
+		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).
+			Connect(ctx, &sdk.IOTransport{Reader: cR, Writer: cW}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cs.Close()
+		benchCalls(b, cs, args)
+	})
+	b.Run("gateway", func(b *testing.B) {
+		e := newEnv(b, envConfig{})
+		if _, err := e.cs.ListTools(context.Background(), nil); err != nil {
+			b.Fatal(err)
+		}
+		benchCalls(b, e.cs, args)
+	})
+}
+
+func benchCalls(b *testing.B, cs *sdk.ClientSession, args map[string]any) {
+	ctx := context.Background()
+	p := &sdk.CallToolParams{Name: mcptest.ToolEcho, Arguments: args}
+	ds := make([]time.Duration, 0, 1<<16)
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		if _, err := cs.CallTool(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+		if len(ds) < cap(ds) {
+			ds = append(ds, time.Since(start))
+		}
+	}
+	reportMedian(b, ds)
+}
+
+// toolsResult builds a tools/list result of n clean tools shaped like
+// real ones.
+func toolsResult(n int) json.RawMessage {
+	tools := make([]map[string]any, n)
+	for i := range tools {
+		tools[i] = map[string]any{
+			"name": "tool_" + strconv.Itoa(i), "title": "Tool " + strconv.Itoa(i),
+			"description": fmt.Sprintf("Looks up record %d in the inventory and returns its fields.", i),
+			"inputSchema": map[string]any{"type": "object", "required": []string{"id"}, "properties": map[string]any{
+				"id": map[string]any{"type": "string", "description": "record id"}, "limit": map[string]any{"type": "integer"}}},
+			"annotations": map[string]any{"readOnlyHint": true},
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"tools": tools})
+	return b
+}
+
+// BenchmarkToolsList measures scanning, pinning, policy filtering and
+// auditing one tools/list result (pins already in place, in memory).
+func BenchmarkToolsList(b *testing.B) {
+	for _, n := range []int{10, 100, 500} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			e := newEnv(b, envConfig{skipClient: true})
+			res := toolsResult(n)
+			ctx := context.Background()
+			if _, err := e.s.processList(ctx, res, true); err != nil {
+				b.Fatal(err)
+			}
+			ds := make([]time.Duration, 0, 1<<14)
+			b.ReportAllocs()
+			for b.Loop() {
+				start := time.Now()
+				lr, err := e.s.processList(ctx, res, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(lr.visible) != n-1 { // the test policy hides tool_1
+					b.Fatalf("%d of %d tools visible", len(lr.visible), n)
+				}
+				if len(ds) < cap(ds) {
+					ds = append(ds, time.Since(start))
+				}
+			}
+			reportMedian(b, ds)
+		})
+	}
+}

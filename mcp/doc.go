@@ -1,0 +1,59 @@
+// Package mcp is the MCP governance gateway: an interposer that sits
+// between an MCP client and an MCP server and governs every message that
+// passes.
+//
+// # Model
+//
+// A [Gateway] holds what every session shares: the kernel the calls go
+// through, the agent they run as, the policy used to decide which tools a
+// client may even see, the tool-definition pins, and the scanners. A
+// [Session] joins one client-side [Conn] and one server-side [Conn] and runs
+// two pumps. Conns carry framed JSON-RPC messages as bytes, so the core is
+// transport-agnostic: [NewStreamConn] frames newline-delimited JSON over
+// any reader and writer (stdio, pipes); other transports supply their own
+// Conn.
+//
+// Each message is decoded once with the Go SDK's JSON-RPC types. A message
+// the gateway does not change is forwarded byte for byte, so unknown and
+// future fields survive. Requests in flight are tracked in both directions
+// (bounded maps), so that a response can be matched with the request it
+// answers; requests the gateway sends on its own use string IDs starting
+// with [GatewayIDPrefix], which are refused from peers.
+//
+// # Governance
+//
+//   - tools/list results: every definition is scanned ([ToolScanner]),
+//     pinned (SHA-256 over the RFC 8785 canonical JSON of name, title,
+//     description, inputSchema, outputSchema and annotations; see
+//     [PinStore]) and checked against the policy with empty arguments. A
+//     tool that is malformed, flagged by the scanner, new while
+//     [Options.ApproveNewTools] is set, changed since it was pinned (a rug
+//     pull), denied by policy or whose name the kernel cannot register is
+//     removed from the list and audited.
+//   - notifications/tools/list_changed: calls are refused until the
+//     gateway has listed the tools again on its own.
+//   - tools/call: a call to a tool that is not currently listed and pinned
+//     is denied; any other call runs through the kernel pipeline
+//     (kernel.Syscall with kernel.Exec): policy, approval, rate limits,
+//     budgets and audit. The kernel tool the gateway registers under the
+//     MCP tool's name forwards the original request to the server and waits
+//     for its response.
+//   - tools/call results, resources/read and prompts/get results and
+//     sampling requests from the server: scanned ([ResponseScanner]) and,
+//     per [ResponseMode], passed with a warning, sanitized or blocked.
+//   - everything else (progress, cancellation, sampling and elicitation
+//     traffic, pings, logging) passes through in both directions;
+//     notifications/cancelled also cancels the governed call it names.
+//
+// Denials answer as JSON-RPC error -32000 with data {stage, reason, rule},
+// or, with [Options.DenyAsToolError], as a tools/call result with isError
+// set so the model sees why. Every decision the gateway makes itself is an
+// audit event of kind mcp_message naming the server, session, method,
+// tool and stage; tools/call decisions are the kernel's tool_call events.
+//
+// # Processes
+//
+// [StartChild] runs an MCP server as a child process speaking stdio, with
+// its stderr passed through and a close, SIGTERM, SIGKILL shutdown ladder;
+// [RateCommand] rates a server command line before it is launched.
+package mcp

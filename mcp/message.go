@@ -1,0 +1,138 @@
+package mcp
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+// GatewayIDPrefix starts the string ID of every request the gateway sends
+// on its own. Peers must not use it: a request from a peer with such an ID
+// is refused.
+const GatewayIDPrefix = "agentos-gw-"
+
+// MCP methods the gateway looks at.
+const (
+	methodToolsList      = "tools/list"
+	methodToolsCall      = "tools/call"
+	methodResourcesRead  = "resources/read"
+	methodPromptsGet     = "prompts/get"
+	methodSampling       = "sampling/createMessage"
+	methodCancelled      = "notifications/cancelled"
+	methodToolsChanged   = "notifications/tools/list_changed"
+	methodInitialize     = "initialize"
+	notificationProgress = "notifications/progress"
+)
+
+// idKey is a request ID usable as a map key.
+type idKey struct {
+	s   string
+	n   int64
+	str bool
+}
+
+func keyOf(id jsonrpc.ID) idKey {
+	switch v := id.Raw().(type) {
+	case string:
+		return idKey{s: v, str: true}
+	case int64:
+		return idKey{n: v}
+	}
+	return idKey{}
+}
+
+// reserved reports whether k lies in the gateway's ID namespace.
+func (k idKey) reserved() bool { return k.str && strings.HasPrefix(k.s, GatewayIDPrefix) }
+
+// errorResponse encodes a JSON-RPC error response. An invalid id encodes
+// as null.
+func errorResponse(id jsonrpc.ID, code int64, msg string, data any) []byte {
+	we := &jsonrpc.Error{Code: code, Message: msg}
+	if data != nil {
+		if b, err := json.Marshal(data); err == nil {
+			we.Data = b
+		}
+	}
+	if !id.IsValid() {
+		b, _ := json.Marshal(struct {
+			V   string         `json:"jsonrpc"`
+			ID  *int           `json:"id"`
+			Err *jsonrpc.Error `json:"error"`
+		}{"2.0", nil, we})
+		return b
+	}
+	b, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: we})
+	if err != nil {
+		return errorResponse(jsonrpc.ID{}, code, msg, nil)
+	}
+	return b
+}
+
+// resultResponse encodes a JSON-RPC result response.
+func resultResponse(id jsonrpc.ID, result json.RawMessage) ([]byte, error) {
+	return jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Result: result})
+}
+
+// denialData is the data member of a denial error.
+type denialData struct {
+	Stage  string `json:"stage"`
+	Reason string `json:"reason"`
+	Rule   string `json:"rule,omitempty"`
+}
+
+// denialResponse encodes d as a JSON-RPC error, or, when asResult is set,
+// as a tools/call result with isError so the model sees the reason.
+func denialResponse(id jsonrpc.ID, d *DenialError, asResult bool) []byte {
+	if asResult {
+		text := "Denied by agentos at stage " + d.Stage + ": " + d.Reason
+		if d.Rule != "" {
+			text += " (rule " + d.Rule + ")"
+		}
+		if b, err := json.Marshal(toolErrorResult(text)); err == nil {
+			if out, err := resultResponse(id, b); err == nil {
+				return out
+			}
+		}
+	}
+	return errorResponse(id, CodeDenied, "denied by agentos: "+d.Reason, denialData{d.Stage, d.Reason, d.Rule})
+}
+
+// toolErrorResult is a CallToolResult with one text item and isError.
+func toolErrorResult(text string) map[string]any {
+	return map[string]any{
+		"content": []any{map[string]any{"type": "text", "text": text}},
+		"isError": true,
+	}
+}
+
+// cancelledNotification encodes notifications/cancelled for id.
+func cancelledNotification(id jsonrpc.ID, reason string) []byte {
+	b, _ := json.Marshal(struct {
+		V      string `json:"jsonrpc"`
+		Method string `json:"method"`
+		Params struct {
+			RequestID any    `json:"requestId"`
+			Reason    string `json:"reason,omitempty"`
+		} `json:"params"`
+	}{V: "2.0", Method: methodCancelled, Params: struct {
+		RequestID any    `json:"requestId"`
+		Reason    string `json:"reason,omitempty"`
+	}{id.Raw(), reason}})
+	return b
+}
+
+// cancelledID extracts the request ID a notifications/cancelled names.
+func cancelledID(params json.RawMessage) (jsonrpc.ID, bool) {
+	var p struct {
+		RequestID any `json:"requestId"`
+	}
+	if err := json.Unmarshal(params, &p); err != nil {
+		return jsonrpc.ID{}, false
+	}
+	id, err := jsonrpc.MakeID(p.RequestID)
+	if err != nil || !id.IsValid() {
+		return jsonrpc.ID{}, false
+	}
+	return id, true
+}

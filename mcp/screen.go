@@ -1,0 +1,276 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/agentos/agentos/detect"
+)
+
+// screened is the outcome of scanning a response.
+type screened struct {
+	// out is the sanitized body; nil when the body goes out unchanged.
+	out json.RawMessage
+	// blocked is set when the body must not go out; reason says why.
+	blocked bool
+	reason  string
+}
+
+// screen scans the text a body carries toward the model: every "text" and
+// "systemPrompt" string, and every string under "structuredContent". It
+// audits what it finds and applies the response mode; a body that cannot
+// be decoded, or a finding that cannot be audited, blocks (fail closed).
+func (s *Session) screen(ctx context.Context, method, tool string, body json.RawMessage) screened {
+	mode := s.g.rmode
+	if mode == ResponseOff || len(body) == 0 {
+		return screened{}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return screened{blocked: true, reason: "the response could not be decoded for scanning"}
+	}
+	w := walker{ctx: ctx, scan: s.g.rscan, tool: tool, sanitize: mode == ResponseSanitize}
+	v = w.walk(v, "", false)
+	if len(w.threats) == 0 {
+		return screened{}
+	}
+	cats := categories(w.threats)
+	action := mode.String()
+	var out screened
+	switch {
+	case mode == ResponseWarn:
+	case mode == ResponseSanitize && !w.unspanned:
+		b, err := json.Marshal(v)
+		if err != nil {
+			out = screened{blocked: true}
+			action = "block"
+			break
+		}
+		out.out = b
+	default:
+		out.blocked = true
+		action = "block"
+	}
+	out.reason = "the response contained " + strings.Join(cats, ", ")
+	err := s.g.audit(ctx, event{session: s.id, server: s.server, method: method, tool: tool, stage: StageResponse,
+		action: action, allowed: !out.blocked, rule: cats[0], reason: out.reason,
+		extra: map[string]any{"threats": responseSummary(w.threats)}})
+	if err != nil {
+		return screened{blocked: true, reason: "the response's findings could not be audited (fail closed)"}
+	}
+	return out
+}
+
+// screenCallResult answers a governed call with its scanned result.
+func (s *Session) screenCallResult(ctx context.Context, c *call) {
+	sc := s.screen(ctx, methodToolsCall, c.tool, c.response.Result)
+	switch {
+	case sc.blocked:
+		b, err := json.Marshal(toolErrorResult("agentos blocked this tool result: " + sc.reason + "."))
+		if err == nil {
+			if out, err := resultResponse(c.id, b); err == nil {
+				s.writeClient(ctx, out)
+				return
+			}
+		}
+		s.writeClient(ctx, denialResponse(c.id, &DenialError{Stage: StageResponse, Reason: sc.reason}, false))
+	case sc.out != nil:
+		out, err := resultResponse(c.id, sc.out)
+		if err != nil {
+			s.writeClient(ctx, denialResponse(c.id, &DenialError{Stage: StageResponse, Reason: "the sanitized result could not be encoded"}, false))
+			return
+		}
+		s.writeClient(ctx, out)
+	default:
+		s.writeClient(ctx, c.responseB)
+	}
+}
+
+// screenResult forwards a resources/read or prompts/get response after
+// scanning it.
+func (s *Session) screenResult(ctx context.Context, m *jsonrpc.Response, raw []byte, method, tool string) {
+	if m.Error != nil {
+		s.writeClient(ctx, raw)
+		return
+	}
+	sc := s.screen(ctx, method, tool, m.Result)
+	switch {
+	case sc.blocked:
+		s.writeClient(ctx, denialResponse(m.ID, &DenialError{Stage: StageResponse, Reason: sc.reason}, false))
+	case sc.out != nil:
+		out, err := resultResponse(m.ID, sc.out)
+		if err != nil {
+			s.writeClient(ctx, denialResponse(m.ID, &DenialError{Stage: StageResponse, Reason: "the sanitized result could not be encoded"}, false))
+			return
+		}
+		s.writeClient(ctx, out)
+	default:
+		s.writeClient(ctx, raw)
+	}
+}
+
+// screenSampling forwards a server's sampling/createMessage request to the
+// client after scanning its messages and system prompt; a blocked request
+// is answered to the server with a denial.
+func (s *Session) screenSampling(ctx context.Context, m *jsonrpc.Request, raw []byte, k idKey) {
+	sc := s.screen(ctx, m.Method, "", m.Params)
+	switch {
+	case sc.blocked:
+		s.mu.Lock()
+		delete(s.fromServer, k)
+		s.mu.Unlock()
+		s.writeServer(ctx, denialResponse(m.ID, &DenialError{Stage: StageResponse, Reason: sc.reason}, false))
+	case sc.out != nil:
+		req, err := jsonrpc.EncodeMessage(&jsonrpc.Request{ID: m.ID, Method: m.Method, Params: sc.out})
+		if err != nil {
+			s.writeServer(ctx, denialResponse(m.ID, &DenialError{Stage: StageResponse, Reason: "the sanitized request could not be encoded"}, false))
+			return
+		}
+		s.writeClient(ctx, req)
+	default:
+		s.writeClient(ctx, raw)
+	}
+}
+
+// walker scans and optionally sanitizes the strings of a decoded body.
+type walker struct {
+	ctx       context.Context
+	scan      ResponseScanner
+	tool      string
+	sanitize  bool
+	threats   []detect.ResponseThreat
+	unspanned bool // a threat without a span (cannot be sanitized)
+}
+
+// maxWalkDepth bounds the walk; deeper values are left as they are (the
+// JSON decoder already bounds nesting).
+const maxWalkDepth = 128
+
+func (w *walker) walk(v any, key string, structured bool) any {
+	return w.walkDepth(v, key, structured, 0)
+}
+
+func (w *walker) walkDepth(v any, key string, structured bool, depth int) any {
+	if depth > maxWalkDepth {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		if !structured && key != "text" && key != "systemPrompt" {
+			return x
+		}
+		res := w.scan.ScanResponse(w.ctx, x, w.tool)
+		if res.Safe && len(res.Threats) == 0 {
+			return x
+		}
+		if len(res.Threats) == 0 {
+			// Unsafe without a reason: treat as an error (fail closed).
+			res.Threats = []detect.ResponseThreat{{Category: detect.ResponseError, Description: "unsafe response", Start: -1, End: -1}}
+		}
+		w.threats = append(w.threats, res.Threats...)
+		if !w.sanitize {
+			return x
+		}
+		out, ok := sanitizeText(x, res.Threats)
+		if !ok {
+			w.unspanned = true
+		}
+		return out
+	case map[string]any:
+		for k, e := range x {
+			x[k] = w.walkDepth(e, k, structured || k == "structuredContent", depth+1)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = w.walkDepth(e, key, structured, depth+1)
+		}
+		return x
+	}
+	return v
+}
+
+// sanitizeText replaces each threat's span: credentials with
+// "[REDACTED:<type>]", anything else with "[REMOVED]". It reports false
+// when a threat has no usable span.
+func sanitizeText(text string, threats []detect.ResponseThreat) (string, bool) {
+	ts := slices.Clone(threats)
+	for _, t := range ts {
+		if t.Start < 0 || t.End > len(text) || t.Start > t.End {
+			return text, false
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Start < ts[j].Start })
+	var b strings.Builder
+	pos := 0
+	for i := 0; i < len(ts); {
+		start, end := ts[i].Start, ts[i].End
+		label := replacement(ts[i])
+		j := i + 1
+		for ; j < len(ts) && ts[j].Start < end; j++ {
+			if ts[j].End > end {
+				end = ts[j].End
+			}
+			if ts[j].Category == detect.ResponseCredentialLeak {
+				label = replacement(ts[j])
+			}
+		}
+		if start < pos {
+			start = pos
+		}
+		b.WriteString(text[pos:start])
+		b.WriteString(label)
+		pos = end
+		i = j
+	}
+	b.WriteString(text[pos:])
+	return b.String(), true
+}
+
+func replacement(t detect.ResponseThreat) string {
+	if t.Category == detect.ResponseCredentialLeak {
+		typ := t.CredentialType
+		if typ == "" {
+			typ = "credential"
+		}
+		return "[REDACTED:" + typ + "]"
+	}
+	return "[REMOVED]"
+}
+
+// categories lists the distinct threat categories, sorted.
+func categories(ts []detect.ResponseThreat) []string {
+	seen := make(map[string]bool)
+	var out []string
+	for _, t := range ts {
+		c := string(t.Category)
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// responseSummary describes response threats for an audit event without
+// the matched text (a credential's type only).
+func responseSummary(ts []detect.ResponseThreat) []map[string]any {
+	out := make([]map[string]any, 0, len(ts))
+	for _, t := range ts {
+		m := map[string]any{"category": string(t.Category)}
+		if t.CredentialType != "" {
+			m["credential_type"] = t.CredentialType
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -1,0 +1,373 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/agentos/agentos/detect"
+)
+
+// listResult is what processing one page of tools/list gives.
+type listResult struct {
+	// visible names the tools the client may see and call.
+	visible []string
+	// next is the page's nextCursor.
+	next string
+	// out is the rewritten result; nil when nothing was hidden.
+	out json.RawMessage
+}
+
+// verdict is the decision on one listed tool.
+type verdict struct {
+	name   string
+	def    Definition
+	parsed bool
+	hide   *DenialError
+	warn   []detect.Threat
+	flag   bool // flagged by the scanner (untrusted on first use)
+}
+
+// clientList processes a tools/list result the client asked for and
+// forwards it, with hidden tools removed.
+func (s *Session) clientList(ctx context.Context, m *jsonrpc.Response, raw []byte, p *pending) {
+	if m.Error != nil {
+		s.writeClient(ctx, raw)
+		return
+	}
+	lr, err := s.processList(ctx, m.Result, true)
+	if err != nil {
+		s.mu.Lock()
+		if !p.cursor {
+			s.tools = make(map[string]bool)
+		}
+		s.mu.Unlock()
+		s.writeClient(ctx, denialResponse(p.id, s.denialFor(err), false))
+		return
+	}
+	s.mu.Lock()
+	if !p.cursor {
+		s.tools = make(map[string]bool, len(lr.visible))
+		s.listed = true
+		s.stale = 0
+	}
+	for _, n := range lr.visible {
+		s.tools[n] = true
+	}
+	s.mu.Unlock()
+	if lr.out == nil {
+		s.writeClient(ctx, raw)
+		return
+	}
+	b, err := resultResponse(m.ID, lr.out)
+	if err != nil {
+		s.writeClient(ctx, denialResponse(p.id, s.denialFor(err), false))
+		return
+	}
+	s.writeClient(ctx, b)
+}
+
+// processList scans, pins and filters one page of a tools/list result.
+// With rewrite set it also returns the result without the hidden tools.
+// An error (an unreadable result, a pin store or audit failure) means no
+// tool of the page may be shown.
+func (s *Session) processList(ctx context.Context, result json.RawMessage, rewrite bool) (listResult, error) {
+	top, items, err := splitList(result)
+	if err != nil {
+		return listResult{}, &DenialError{Stage: StageScan, Reason: "the server's tools/list result is malformed: " + bound(err.Error(), 200), Err: err}
+	}
+	var lr listResult
+	if raw, ok := top["nextCursor"]; ok {
+		_ = json.Unmarshal(raw, &lr.next) // not a string: no next page
+	}
+	vs := make([]verdict, len(items))
+	counts := make(map[string]int, len(items))
+	for i, it := range items {
+		s.g.inspectCached(ctx, s, it, &vs[i])
+		if vs[i].name != "" {
+			counts[vs[i].name]++
+		}
+	}
+	// Pins, for every definition that could be read.
+	var defs []Definition
+	var untrusted []bool
+	var idx []int
+	for i := range vs {
+		v := &vs[i]
+		if !v.parsed {
+			continue
+		}
+		if counts[v.name] > 1 {
+			v.hide = &DenialError{Stage: StageScan, Rule: "duplicate_name", Reason: "the server lists more than one tool named " + strconv.Quote(v.name)}
+			continue
+		}
+		defs = append(defs, v.def)
+		untrusted = append(untrusted, v.flag)
+		idx = append(idx, i)
+	}
+	states, err := s.g.pins.Check(s.server, defs, s.g.approveNew, untrusted)
+	if err != nil {
+		return listResult{}, &DenialError{Stage: StagePin, Reason: "the pin store failed (fail closed)", Err: err}
+	}
+	var in map[string]any
+	if s.g.policy != nil {
+		in = s.g.dryRunInput(s.callCtx)
+	}
+	for j, st := range states {
+		v := &vs[idx[j]]
+		if st == PinChanged {
+			// A changed definition is a rug pull whatever else is wrong
+			// with it.
+			reason := "the tool's definition changed since it was approved (rug pull); review with agentos mcp pins diff " + s.server + " " + v.name
+			if v.hide != nil {
+				reason += "; the new definition is also flagged: " + v.hide.Reason
+			}
+			v.hide = &DenialError{Stage: StagePin, Rule: "rug_pull", Reason: reason}
+			continue
+		}
+		if v.hide != nil {
+			continue
+		}
+		switch st {
+		case PinNew:
+			v.hide = &DenialError{Stage: StagePin, Rule: "new_tool", Reason: "new tool awaiting approval (agentos mcp pins approve " + s.server + " " + v.name + ")"}
+			continue
+		case PinMatch, PinTrusted:
+		default:
+			v.hide = &DenialError{Stage: StagePin, Reason: "unknown pin state"}
+			continue
+		}
+		if in != nil {
+			if d := s.g.dryRun(ctx, in, v.name); hidden(d) {
+				reason := d.Reason
+				if reason == "" {
+					reason = "denied by policy"
+				}
+				v.hide = &DenialError{Stage: StagePolicy, Rule: d.Rule, Reason: reason}
+				continue
+			}
+		}
+		if err := s.g.ensureTool(v.name); err != nil {
+			v.hide = &DenialError{Stage: StageKernel, Reason: "the kernel cannot govern a tool of this name: " + bound(err.Error(), 200), Err: err}
+		}
+	}
+	// Audit every hidden tool and every warning, then the page.
+	hiddenN := 0
+	for i := range vs {
+		v := &vs[i]
+		if v.hide == nil && len(v.warn) == 0 {
+			continue
+		}
+		ev := event{session: s.id, server: s.server, method: methodToolsList, tool: v.name}
+		if v.hide != nil {
+			hiddenN++
+			ev.stage, ev.action, ev.rule, ev.reason = v.hide.Stage, "deny", v.hide.Rule, v.hide.Reason
+		} else {
+			ev.stage, ev.action, ev.allowed, ev.reason = StageScan, "warn", true, "scanner findings below the hiding threshold"
+		}
+		if len(v.warn) > 0 {
+			ev.extra = map[string]any{"threats": threatSummary(v.warn)}
+		}
+		if err := s.g.audit(ctx, ev); err != nil {
+			return listResult{}, &DenialError{Stage: StageAudit, Reason: "the tool list could not be audited (fail closed)", Err: err}
+		}
+	}
+	if err := s.g.audit(ctx, event{session: s.id, server: s.server, method: methodToolsList, stage: "list",
+		action: "allow", allowed: true, reason: "tools listed",
+		extra: map[string]any{"tools": len(items), "hidden": hiddenN}}); err != nil {
+		return listResult{}, &DenialError{Stage: StageAudit, Reason: "the tool list could not be audited (fail closed)", Err: err}
+	}
+	kept := make([]json.RawMessage, 0, len(items))
+	for i := range vs {
+		if vs[i].hide == nil {
+			lr.visible = append(lr.visible, vs[i].name)
+			kept = append(kept, items[i])
+		}
+	}
+	if rewrite && hiddenN > 0 {
+		lr.out = rebuild(top, kept)
+	}
+	return lr, nil
+}
+
+// splitList decodes a tools/list result in one streaming pass into its
+// members (tools excluded) and the raw tool definitions.
+func splitList(result json.RawMessage) (map[string]json.RawMessage, []json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(result))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, errors.New("not a JSON object")
+	}
+	top := make(map[string]json.RawMessage, 4)
+	var items []json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		key, _ := tok.(string)
+		if key != "tools" {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, nil, err
+			}
+			top[key] = raw
+			continue
+		}
+		if items != nil {
+			return nil, nil, errors.New("duplicate member tools")
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return nil, nil, errors.New("member tools is not an array")
+		}
+		items = make([]json.RawMessage, 0, 64)
+		for dec.More() {
+			var it json.RawMessage
+			if err := dec.Decode(&it); err != nil {
+				return nil, nil, err
+			}
+			items = append(items, it)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("data after the result")
+	}
+	return top, items, nil
+}
+
+// rebuild encodes the result object top with its tools member replaced by
+// kept. The members are already valid JSON (they were decoded from it), so
+// they are copied, not re-encoded.
+func rebuild(top map[string]json.RawMessage, kept []json.RawMessage) json.RawMessage {
+	n := 16
+	for _, v := range top {
+		n += len(v) + 16
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	first := true
+	member := func(k string, v []byte) {
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		kb, _ := json.Marshal(k)
+		out = append(out, kb...)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	for k, v := range top {
+		if k != "tools" {
+			member(k, v)
+		}
+	}
+	var tools []byte
+	tools = append(tools, '[')
+	for i, it := range kept {
+		if i > 0 {
+			tools = append(tools, ',')
+		}
+		tools = append(tools, it...)
+	}
+	tools = append(tools, ']')
+	member("tools", tools)
+	return append(out, '}')
+}
+
+// maxInspectCache bounds the cache of inspected definitions.
+const maxInspectCache = 8192
+
+// inspectCached inspects one listed tool, reusing the verdict for a
+// definition byte-identical to one already inspected for the same server
+// (servers list the same tools again and again; scanning is deterministic
+// in the definition).
+func (g *Gateway) inspectCached(ctx context.Context, s *Session, item json.RawMessage, v *verdict) {
+	h := sha256.New()
+	h.Write([]byte(s.server))
+	h.Write([]byte{0})
+	h.Write(item)
+	var key [32]byte
+	h.Sum(key[:0])
+	g.cacheMu.Lock()
+	cv, ok := g.inspected[key]
+	g.cacheMu.Unlock()
+	if ok {
+		*v = cv
+		return
+	}
+	s.inspect(ctx, item, v)
+	if v.hide != nil && v.hide.Rule == "scan_error" {
+		return // a failure may be transient: do not remember it
+	}
+	g.cacheMu.Lock()
+	if len(g.inspected) >= maxInspectCache {
+		clear(g.inspected)
+	}
+	g.inspected[key] = *v
+	g.cacheMu.Unlock()
+}
+
+// inspect decodes and scans one listed tool into v.
+func (s *Session) inspect(ctx context.Context, item json.RawMessage, v *verdict) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(item, &m); err != nil {
+		v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "a listed tool is not a JSON object"}
+		return
+	}
+	def, err := definitionOf(m)
+	if err != nil {
+		_ = json.Unmarshal(m["name"], &v.name)
+		v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "malformed tool definition: " + bound(err.Error(), 200)}
+		return
+	}
+	v.name, v.def, v.parsed = def.Tool, def, true
+	t := detect.Tool{Name: def.Tool, InputSchema: m["inputSchema"]}
+	if d, ok := m["description"]; ok && string(d) != "null" {
+		if err := json.Unmarshal(d, &t.Description); err != nil {
+			v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "field description: want a string"}
+			v.flag = true
+			return
+		}
+	}
+	threats, err := s.g.tscan.ScanTool(ctx, s.server, t)
+	if err != nil {
+		v.hide = &DenialError{Stage: StageScan, Rule: "scan_error", Reason: "the definition could not be scanned (fail closed)", Err: err}
+		v.flag = true
+		return
+	}
+	var worst *detect.Threat
+	for i := range threats {
+		th := &threats[i]
+		if th.Severity >= s.g.hideSev && (worst == nil || th.Severity > worst.Severity) {
+			worst = th
+		}
+	}
+	v.warn = threats
+	if worst != nil {
+		v.flag = true
+		v.hide = &DenialError{Stage: StageScan, Rule: worst.Rule,
+			Reason: fmt.Sprintf("the definition was flagged (%s, %s): %s", worst.Type, worst.Severity, bound(worst.Message, 200))}
+	}
+}
+
+// threatSummary describes threats for an audit event without their
+// matched text.
+func threatSummary(ts []detect.Threat) []map[string]any {
+	out := make([]map[string]any, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, map[string]any{"type": string(t.Type), "severity": t.Severity.String(), "rule": t.Rule})
+	}
+	return out
+}
