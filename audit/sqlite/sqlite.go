@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -113,7 +114,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	u := url.URL{Scheme: "file", Path: opts.Path}
+	// A relative path would render as file://dir/..., making its first
+	// element a URI authority; resolve it first.
+	abs, aerr := filepath.Abs(opts.Path)
+	if aerr != nil {
+		return nil, fmt.Errorf("audit sqlite: path %s: %w", opts.Path, aerr)
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")

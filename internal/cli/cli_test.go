@@ -244,3 +244,39 @@ func TestDemo(t *testing.T) {
 		t.Errorf("summary = %+v, want a valid chain with at least %d events", summary, len(want))
 	}
 }
+
+// TestDemoDurableLogVerifies follows the README: the demo writes a durable
+// log, which the audit commands then verify, query and prove with only the
+// public key.
+func TestDemoDurableLogVerifies(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errOut := run(t, "", "demo", "--data-dir", dir); code != 0 {
+		t.Fatalf("demo --data-dir: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "", "audit", "verify", "--data-dir", dir); code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("audit verify: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "", "audit", "query", "--data-dir", dir, "--decision", "deny", "--json")
+	if code != 0 || !strings.Contains(out, "deny-destructive-shell") {
+		t.Fatalf("audit query --decision deny: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, proof, errOut := run(t, "", "audit", "prove", "3", "--data-dir", dir)
+	if code != 0 {
+		t.Fatalf("audit prove: exit %d\n%s", code, errOut)
+	}
+	pub := filepath.Join(dir, "audit-signing.pub")
+	if code, out, errOut := run(t, proof, "audit", "verify-proof", "--key", pub, "-"); code != 0 {
+		t.Fatalf("audit verify-proof: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// A proof edited by one byte fails.
+	bad := strings.Replace(proof, `"seq": 3`, `"seq": 4`, 1)
+	if bad == proof {
+		bad = strings.Replace(proof, `"seq":3`, `"seq":4`, 1)
+	}
+	if bad == proof {
+		t.Fatalf("could not find the seq field to tamper with in the proof:\n%s", proof)
+	}
+	if code, _, _ := run(t, bad, "audit", "verify-proof", "--key", pub, "-"); code != 1 {
+		t.Errorf("verify-proof of a tampered proof: exit %d, want 1", code)
+	}
+}

@@ -6,20 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentos/agentos/audit"
+	auditsqlite "github.com/agentos/agentos/audit/sqlite"
 	"github.com/agentos/agentos/kernel"
 	"github.com/agentos/agentos/policy"
 	"github.com/agentos/agentos/signals"
 )
 
 type demoParams struct {
-	src    policySource
-	asJSON bool
+	src     policySource
+	dataDir string
+	asJSON  bool
 }
 
 func newDemoCmd() *cobra.Command {
@@ -39,6 +43,7 @@ func newDemoCmd() *cobra.Command {
 	}
 	p.src.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&p.asJSON, "json", false, "print one JSON object per step")
+	cmd.Flags().StringVar(&p.dataDir, "data-dir", "", "write the audit log durably to this data directory (then try: agentos audit verify --data-dir DIR); default: in memory")
 	return cmd
 }
 
@@ -139,10 +144,11 @@ func runDemo(ctx context.Context, p demoParams, stdout io.Writer) error {
 	}
 	engine := policy.NewEngine(policy.EngineOptions{})
 	engine.Swap(set)
-	log, err := audit.NewMemory(audit.MemoryOptions{})
+	log, err := openDemoLog(ctx, p.dataDir)
 	if err != nil {
 		return err
 	}
+	defer log.close()
 	k, err := kernel.New(kernel.Options{Policy: engine, Auditor: log})
 	if err != nil {
 		return err
@@ -239,10 +245,10 @@ func runDemo(ctx context.Context, p demoParams, stdout io.Writer) error {
 		return err
 	}
 
-	verr := log.Verify()
+	events, verr := log.verify(ctx)
 	m := k.Metrics()
 	if p.asJSON {
-		out := map[string]any{"audit_events": log.Len(), "audit_chain_valid": verr == nil,
+		out := map[string]any{"audit_events": events, "audit_chain_valid": verr == nil,
 			"syscalls": m.Syscalls, "policy_violations": m.PolicyViolations}
 		if verr != nil {
 			out["audit_error"] = verr.Error()
@@ -251,10 +257,13 @@ func runDemo(ctx context.Context, p demoParams, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "\n%d syscalls, %d denied by policy; %d audit events, ", m.Syscalls, m.PolicyViolations, log.Len())
-		if verr != nil {
-			fmt.Fprintf(stdout, "hash chain BROKEN: %v\n", verr)
-		} else {
+		fmt.Fprintf(stdout, "\n%d syscalls, %d denied by policy; %d audit events, ", m.Syscalls, m.PolicyViolations, events)
+		switch {
+		case verr != nil:
+			fmt.Fprintf(stdout, "audit log BROKEN: %v\n", verr)
+		case p.dataDir != "":
+			fmt.Fprintf(stdout, "hash chain and signed checkpoints verified\nthe log is in %s: try  agentos audit verify --data-dir %s\n", p.dataDir, p.dataDir)
+		default:
 			fmt.Fprintln(stdout, "hash chain verified")
 		}
 	}
@@ -304,4 +313,69 @@ func docNames(docs []*policy.Document) string {
 		names[i] = d.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// demoLog is the demo's audit log: in memory, or durable in a data
+// directory.
+type demoLog struct {
+	mem     *audit.Memory
+	durable *audit.Log
+	closers []func() error
+}
+
+// openDemoLog opens an in-memory log, or the durable log of dataDir
+// (created if needed) when dataDir is not empty.
+func openDemoLog(ctx context.Context, dataDir string) (*demoLog, error) {
+	if dataDir == "" {
+		m, err := audit.NewMemory(audit.MemoryOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return &demoLog{mem: m}, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, exitf(ExitUsage, "data directory: %v", err)
+	}
+	s, err := auditsqlite.Open(ctx, auditsqlite.Options{Path: filepath.Join(dataDir, auditDBFile)})
+	if err != nil {
+		return nil, exitf(ExitFailure, "%v", err)
+	}
+	l, err := audit.Open(ctx, audit.Options{Store: s, Dir: dataDir,
+		Publishers: []audit.Publisher{audit.FilePublisher{Dir: filepath.Join(dataDir, "checkpoints")}}})
+	if err != nil {
+		s.Close()
+		return nil, exitf(ExitFailure, "%v", err)
+	}
+	return &demoLog{durable: l, closers: []func() error{l.Close, s.Close}}, nil
+}
+
+// Append implements kernel.Auditor.
+func (d *demoLog) Append(ctx context.Context, e *audit.Event) error {
+	if d.durable != nil {
+		return d.durable.Append(ctx, e)
+	}
+	return d.mem.Append(ctx, e)
+}
+
+// verify checks the log and returns how many events it holds. A durable
+// log gets a checkpoint first, so the signature is checked too.
+func (d *demoLog) verify(ctx context.Context) (int, error) {
+	if d.durable == nil {
+		return d.mem.Len(), d.mem.Verify()
+	}
+	if _, err := d.durable.Checkpoint(ctx); err != nil {
+		return 0, err
+	}
+	res, err := d.durable.Verify(ctx, audit.VerifyOptions{})
+	return int(res.Size - res.Start), err
+}
+
+// close closes a durable log (writing its final checkpoint).
+func (d *demoLog) close() error {
+	var errs []error
+	for _, c := range d.closers {
+		errs = append(errs, c())
+	}
+	d.closers = nil
+	return errors.Join(errs...)
 }
