@@ -58,13 +58,14 @@ type codeFinding struct {
 	start, end             int
 }
 
-func analyzeCode(rules []codeRule, text string) []codeFinding {
+func analyzeCode(rules []codeRule, text string, meter *workMeter) []codeFinding {
 	var out []codeFinding
 	for i := range rules {
 		r := &rules[i]
 		if !strings.Contains(text, r.anchor) {
 			continue
 		}
+		meter.add(len(text))
 		for _, m := range r.re.FindAllStringIndex(text, 64) {
 			ls := strings.LastIndexByte(text[:m[0]], '\n') + 1
 			le := strings.IndexByte(text[m[0]:], '\n')

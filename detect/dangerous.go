@@ -32,14 +32,16 @@ type Dangerous struct {
 	maxInput int
 	kinds    map[string]bool
 	code     []codeRule
+	sqlVerbs *literalSet
 	log      *slog.Logger
+	meter    *workMeter // nil except in tests
 }
 
 var _ Detector = (*Dangerous)(nil)
 
 // NewDangerous returns a dangerous-operation detector.
 func NewDangerous(opts DangerousOptions) *Dangerous {
-	d := &Dangerous{maxInput: opts.MaxInput, code: codeRules(), log: opts.Logger}
+	d := &Dangerous{maxInput: opts.MaxInput, code: codeRules(), sqlVerbs: newSQLVerbSet(), log: opts.Logger}
 	if len(opts.Kinds) > 0 {
 		d.kinds = map[string]bool{}
 		for _, k := range opts.Kinds {
@@ -67,6 +69,7 @@ func (d *Dangerous) Scan(ctx context.Context, input string) ([]Finding, error) {
 	}
 	n := Normalize(input)
 	text := n.Text
+	d.meter.add(len(input) + len(text))
 	var out []Finding
 	add := func(kind, rule string, sev Severity, a, b int, expl, sugg string) {
 		oa, ob := n.Orig(a, b)
@@ -74,17 +77,17 @@ func (d *Dangerous) Scan(ctx context.Context, input string) ([]Finding, error) {
 			Start: oa, End: ob, Explanation: expl, Suggestion: sugg, Source: "rule"})
 	}
 	if d.want("shell") {
-		for _, f := range analyzeShell(text) {
+		for _, f := range analyzeShell(text, d.meter) {
 			add("shell", f.rule, f.sev, f.start, f.end, f.expl, f.suggestion)
 		}
 	}
 	if d.want("sql") {
-		for _, f := range analyzeSQL(text) {
+		for _, f := range analyzeSQL(d.sqlVerbs, text, d.meter) {
 			add("sql", f.rule, f.sev, f.start, f.end, f.expl, f.suggestion)
 		}
 	}
 	if d.want("code") {
-		for _, f := range analyzeCode(d.code, text) {
+		for _, f := range analyzeCode(d.code, text, d.meter) {
 			add("code", f.rule, f.sev, f.start, f.end, f.expl, f.suggestion)
 		}
 	}

@@ -135,13 +135,12 @@ func (m *Model) Score(text string) float64 {
 // the span of the best window (-1, -1 when the whole text was one window).
 func (m *Model) scoreNormalized(text string) (p float64, start, end int) {
 	nb := max((len(text)+modelBlock-1)/modelBlock, 1)
-	var fixedSums [8]float32
-	var fixedCount [8]int32
+	var fixedSums, fixedCount [8]int32
 	b := featureSink{weights: m.weights}
 	if nb <= len(fixedSums) {
 		b.sums, b.count = fixedSums[:nb], fixedCount[:nb]
 	} else {
-		b.sums, b.count = make([]float32, nb), make([]int32, nb)
+		b.sums, b.count = make([]int32, nb), make([]int32, nb)
 	}
 	extractFeatures(text, m.bits, &b)
 	const per = modelWindow / modelBlock
@@ -159,20 +158,19 @@ func (m *Model) scoreNormalized(text string) (p float64, start, end int) {
 	return modelSigmoid(best), start, end
 }
 
-func (m *Model) logit(sums []float32, count []int32) float64 {
-	var s float64
-	var n int64
+func (m *Model) logit(sums, count []int32) float64 {
+	var s, n int64
 	for i := range sums {
-		s += float64(sums[i])
+		s += int64(sums[i])
 		n += int64(count[i])
 	}
 	if n == 0 {
 		return float64(m.bias)
 	}
-	return float64(m.bias) + s*float64(m.scale)/math.Sqrt(float64(n))
+	return float64(m.bias) + float64(s)*float64(m.scale)/math.Sqrt(float64(n))
 }
 
-func (m *Model) prob(sums []float32, count []int32) float64 {
+func (m *Model) prob(sums, count []int32) float64 {
 	return modelSigmoid(m.logit(sums, count))
 }
 

@@ -41,7 +41,7 @@ func TestInjectionCorpusHeldOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	train, held := injtrain.Split(rows)
-	m, err := injtrain.Train(t.Context(), train, 20260401, detect.ModelTrainOptions{})
+	m, err := injtrain.Train(t.Context(), train, injtrain.Seed, injtrain.TrainOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestInjectionCorpusHeldOut(t *testing.T) {
 	logRates(t, "held-out, rules + model, balanced, per file:", files)
 	logRates(t, "held-out, rules + model, balanced, per category:", cats)
 	floors := map[string]struct{ minTPR, maxFPR float64 }{
-		"bipia.jsonl":            {0.65, 0.01},
+		"bipia.jsonl":            {0.77, 0.01},
 		"wildguard_benign.jsonl": {0, 0.01},
 	}
 	for _, r := range files {

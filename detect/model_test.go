@@ -95,3 +95,48 @@ func BenchmarkModelScore(b *testing.B) {
 		_, _, _ = m.scoreNormalized(text)
 	}
 }
+
+// TestExtractFeaturesCounts checks the feature families on small inputs:
+// after white space collapsing, a text of n bytes has n-2 3-grams, n-3
+// 4-grams and n-4 5-grams, plus one feature per word and per adjacent
+// word pair.
+func TestExtractFeaturesCounts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		text string
+		want int
+	}{
+		{"", 0},
+		{"ab", 1},                          // one word, no gram
+		{"abc", 1 + 1},                     // word + one 3-gram
+		{"abcde", 1 + 3 + 2 + 1},           // word + 3/4/5-grams
+		{"ab cd", 2 + 1 + 3 + 2 + 1},       // two words, a bigram, grams over 5 bytes
+		{"ab   \n\tcd", 2 + 1 + 3 + 2 + 1}, // white space runs collapse
+		{"  ab", 1},                        // leading white space is dropped
+	}
+	for _, tt := range tests {
+		var fs featureSink
+		extractFeatures(tt.text, 16, &fs)
+		if len(fs.ids) != tt.want {
+			t.Errorf("extractFeatures(%q) gave %d features, want %d", tt.text, len(fs.ids), tt.want)
+		}
+		for _, id := range fs.ids {
+			if id >= 1<<16 {
+				t.Errorf("extractFeatures(%q) bucket %d outside 2^16", tt.text, id)
+			}
+		}
+	}
+	// The same gram hashes to the same bucket wherever it occurs, and a
+	// 4-gram does not share the bucket of the 3-gram ending with it (the
+	// length tag is hashed with the bytes). Order: "abc", then "bcd" and
+	// "abcd", then the word.
+	var a, b featureSink
+	extractFeatures("abc", 22, &a)
+	extractFeatures("abcd", 22, &b)
+	if a.ids[0] != b.ids[0] {
+		t.Errorf("3-gram abc: buckets %d and %d differ", a.ids[0], b.ids[0])
+	}
+	if b.ids[1] == b.ids[2] {
+		t.Errorf("3-gram bcd and 4-gram abcd share bucket %d", b.ids[1])
+	}
+}

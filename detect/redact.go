@@ -3,7 +3,6 @@ package detect
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -17,14 +16,6 @@ const RedactedPlaceholder = "[REDACTED]"
 // DefaultMaxInput is the input size, in bytes, the secrets, PII and
 // dangerous-operation detectors scan when their Options leave MaxInput zero.
 const DefaultMaxInput = 16 << 20
-
-// ErrInputTooLarge is returned (wrapped) by a scan or redaction whose input
-// exceeds the detector's MaxInput. Callers fail closed.
-var ErrInputTooLarge = errors.New("input too large to scan")
-
-// ErrInvalidJSON is returned (wrapped) by RedactJSON when its input is not
-// valid JSON.
-var ErrInvalidJSON = errors.New("invalid JSON")
 
 func checkSize(n, limit int) error {
 	if limit <= 0 {

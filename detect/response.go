@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // ResponseCategory classifies a threat found in a tool's output. The
@@ -77,19 +78,26 @@ type responseRules struct {
 	tags        []*regexp.Regexp
 	imperatives []*regexp.Regexp
 	impLits     [][]string // per imperative: lower-case literals, one must occur
+	impSet      *literalSet
+	impOf       []int // per impSet literal, its imperative
 	url         *regexp.Regexp
+	http        *literalSet // "http", where every url match starts
 	urlWords    *regexp.Regexp
-	creds       []refPattern
+	// urlLits holds literals one of which every urlWords match contains.
+	urlLits  *literalSet
+	creds    []refPattern
+	credLits *refAnchors
 }
 
 var sharedResponseRules = sync.OnceValue(func() *responseRules {
 	s := `[` + pySpace + `]`
 	i := `[iIıİ]` // the reference's IGNORECASE folds ı and İ to i
+	creds := refPatterns()
 	fix := func(p string) string {
 		p = strings.ReplaceAll(p, `\s`, s)
 		return strings.ReplaceAll(p, "i", i)
 	}
-	return &responseRules{
+	rr := &responseRules{
 		tags: []*regexp.Regexp{
 			regexp.MustCompile(`(?i)<(?:important|system|instructions?|hidden|inject|admin|override|prompt|context|role)(?:[^\pL\pN_>][^>]*)?>`),
 			regexp.MustCompile(`(?i)\[(?:system|admin|instructions?)\]`),
@@ -105,9 +113,26 @@ var sharedResponseRules = sync.OnceValue(func() *responseRules {
 		},
 		impLits:  [][]string{{"ignore", "ıgnore", "İgnore"}, {"forget", "disregard", "override"}, {"execute"}, {"you"}, {"new"}, {"from"}, {"do"}},
 		url:      regexp.MustCompile(`(?i)https?://[^` + pySpace + `<>'"]+`),
+		http:     newLiteralSet([]string{"http"}, []bool{true}),
 		urlWords: regexp.MustCompile(`(?i)(?:^|[^\pL\pN_])(?:api[_-]?key|token|secret|payload|data|dump|upload|exfil|webhook)(?:$|[^\pL\pN_])|webhook\.site|requestbin|pastebin|ngrok|transfer\.sh`),
-		creds:    refPatterns(),
+		urlLits: newLiteralSet([]string{"api", "token", "secret", "payload", "data", "dump", "upload", "exfil",
+			"webhook", "requestbin", "pastebin", "ngrok", "transfer.sh"}, []bool{true, true, true, true, true, true, true, true, true, true, true, true, true}),
+		creds:    creds,
+		credLits: newRefAnchors(creds),
 	}
+	var lits []string
+	var fold []bool
+	for k, ls := range rr.impLits {
+		for _, l := range ls {
+			if isASCIIString(l) {
+				lits = append(lits, l)
+				fold = append(fold, true)
+				rr.impOf = append(rr.impOf, k)
+			}
+		}
+	}
+	rr.impSet = newLiteralSet(lits, fold)
+	return rr
 })
 
 const (
@@ -146,22 +171,43 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 			}
 		}
 	}
-	lower := strings.ToLower(text)
+	// Which imperatives may match: one of their literals occurs (ASCII
+	// case-insensitively, or after Unicode lower-casing when the text has
+	// letters that fold to ASCII).
+	var may uint64
+	if hasFoldSensitive(text) {
+		lower := strings.ToLower(text)
+		for k := range r.imperatives {
+			if containsAny(lower, r.impLits[k]) {
+				may |= 1 << k
+			}
+		}
+	} else {
+		r.impSet.each(text, func(lit, _ int) bool {
+			may |= 1 << r.impOf[lit]
+			return true
+		})
+	}
 	for k, re := range r.imperatives {
-		if !containsAny(lower, r.impLits[k]) {
+		if may&(1<<k) == 0 {
 			continue
 		}
 		for _, loc := range re.FindAllStringIndex(text, -1) {
 			add(ResponsePromptInjection, descImperative, text[loc[0]:loc[1]], loc[0], loc[1])
 		}
 	}
+	lits := r.credLits.positions(text)
 	for i := range r.creds {
 		p := &r.creds[i]
-		if !credentialChance(p.name, text, lower) {
-			continue
+		var pos []int
+		if lits != nil {
+			if len(lits[i]) == 0 {
+				continue // the pattern's literals are absent: it cannot match
+			}
+			pos = lits[i]
 		}
 		for from := 0; from <= len(text); {
-			a, b, ok := p.find(text, from)
+			a, b, ok := p.findAt(text, from, pos, lits != nil)
 			if !ok {
 				break
 			}
@@ -175,15 +221,72 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 		}
 	}
 	if strings.Contains(text, "://") {
-		for _, loc := range r.url.FindAllStringIndex(text, -1) {
+		for _, loc := range r.urls(text) {
 			u := text[loc[0]:loc[1]]
-			if r.urlWords.MatchString(u) {
+			if (hasFoldSensitive(u) || r.urlLits.contains(u)) && r.urlWords.MatchString(u) {
 				add(ResponseDataExfiltration, descExfil, u, loc[0], loc[1])
 			}
 		}
 	}
 	res.Safe = len(res.Threats) == 0
 	return res
+}
+
+// urls returns the spans of r.url's matches in text, as FindAllStringIndex
+// does, trying the anchored pattern only where "http" occurs.
+func (r *responseRules) urls(text string) [][]int {
+	if hasFoldSensitive(text) {
+		return r.url.FindAllStringIndex(text, -1)
+	}
+	var out [][]int
+	end := 0
+	r.http.each(text, func(_, p int) bool {
+		if p < end {
+			return true
+		}
+		if e := urlEnd(text, p); e > 0 {
+			out = append(out, []int{p, e})
+			end = e
+		}
+		return true
+	})
+	return out
+}
+
+// urlEnd matches `(?i)https?://[^space<>'"]+` (spaces as Python's \s) at
+// p, where text has "http" in some case, and returns the end, or 0.
+func urlEnd(text string, p int) int {
+	i := p + 4
+	if i < len(text) && (text[i] == 's' || text[i] == 'S') {
+		i++
+	}
+	if !strings.HasPrefix(text[i:], "://") {
+		return 0
+	}
+	i += 3
+	start := i
+	for i < len(text) {
+		c, n := utf8.DecodeRuneInString(text[i:])
+		if c == '<' || c == '>' || c == '\'' || c == '"' || isPySpace(c) {
+			break
+		}
+		i += n
+	}
+	if i == start {
+		return 0
+	}
+	return i
+}
+
+// isPySpace reports whether c is in pySpace.
+func isPySpace(c rune) bool {
+	switch {
+	case c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == ' ',
+		c >= 0x1c && c <= 0x1f, c == 0x85, c == 0xa0, c == 0x1680, c >= 0x2000 && c <= 0x200a,
+		c == 0x2028, c == 0x2029, c == 0x202f, c == 0x205f, c == 0x3000:
+		return true
+	}
+	return false
 }
 
 // SanitizeResponse removes the opening instruction tags from text, as the
@@ -248,31 +351,4 @@ func containsAny(s string, lits []string) bool {
 		}
 	}
 	return false
-}
-
-// credentialChance is a literal prefilter for the reference credential
-// patterns: false means the pattern cannot match text. Unknown pattern
-// names always run.
-func credentialChance(name, text, lower string) bool {
-	switch name {
-	case "OpenAI API key":
-		return strings.Contains(text, "sk-")
-	case "GitHub token":
-		return strings.Contains(text, "ghp_") || strings.Contains(text, "ghs_")
-	case "AWS access key":
-		return strings.Contains(text, "AKIA")
-	case "Azure key", "Generic API secret":
-		return strings.ContainsAny(text, ":=")
-	case "Bearer token":
-		return strings.Contains(text, "Bearer")
-	case "PEM private key":
-		return strings.Contains(text, "-----BEGIN")
-	case "Connection string secret":
-		return strings.Contains(text, "=")
-	case "Basic auth secret":
-		return strings.Contains(text, "://") || strings.Contains(lower, "bas")
-	case "JWT":
-		return strings.Contains(text, "eyJ")
-	}
-	return true
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -29,12 +29,15 @@ type SecretsOptions struct {
 // to secret-named fields. It is safe for concurrent use. Regular
 // expressions run only next to literal anchors found by a prefilter.
 type Secrets struct {
-	rules      []secretRule
-	anchors    []anchorRef // case-sensitive anchors
-	lowAnchors []anchorRef // anchors searched in the ASCII-lower-cased copy
+	rules []secretRule
+	// anchors finds every rule's literal anchors in one pass; anchorRule
+	// maps an anchor to its rule.
+	anchors    *literalSet
+	anchorRule []int
 	maxInput   int
 	minEntropy float64
 	log        *slog.Logger
+	meter      *workMeter // nil except in tests
 }
 
 var _ Detector = (*Secrets)(nil)
@@ -61,11 +64,6 @@ type secretRule struct {
 	window int
 }
 
-type anchorRef struct {
-	lit  string
-	rule int
-}
-
 const secretSuggestion = "remove the credential, rotate it, and load it from a secret store or the environment at run time"
 
 // NewSecrets returns a secrets detector.
@@ -77,23 +75,25 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	var lits []string
+	var fold []bool
+	// Anchors are case-sensitive, except those of the generic rule and
+	// those written "lower:anchor", which match in any ASCII case.
 	add := func(r secretRule, anchors ...string) {
 		idx := len(s.rules)
 		s.rules = append(s.rules, r)
 		for _, a := range anchors {
-			if strings.ToLower(a) == a && r.id == "generic-secret-assignment" {
-				s.lowAnchors = append(s.lowAnchors, anchorRef{a, idx})
-			} else if strings.HasPrefix(a, "lower:") {
-				s.lowAnchors = append(s.lowAnchors, anchorRef{strings.TrimPrefix(a, "lower:"), idx})
-			} else {
-				s.anchors = append(s.anchors, anchorRef{a, idx})
-			}
+			f := r.id == "generic-secret-assignment" || strings.HasPrefix(a, "lower:")
+			lits = append(lits, strings.TrimPrefix(a, "lower:"))
+			fold = append(fold, f)
+			s.anchorRule = append(s.anchorRule, idx)
 		}
 	}
 	re := regexp.MustCompile
 	tok := func(id, kind, expl string, sev Severity, pattern string, anchors ...string) {
 		add(secretRule{id: id, kind: kind, severity: sev, confidence: 0.95, explanation: expl,
-			re: re(`^(?:` + pattern + `)`), leadB: true, trailB: true, valid: notPlaceholderToken}, anchors...)
+			re: re(`^(?:` + pattern + `)`), leadB: true, trailB: true,
+			valid: func(t string) bool { return notPlaceholderToken(t) && !strings.HasSuffix(t, "-") }}, anchors...)
 	}
 	tok("aws-access-key-id", "aws_access_key", "AWS access key id", SeverityCritical,
 		`(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}`, "AKIA", "ASIA", "ABIA", "ACCA", "A3T")
@@ -101,9 +101,15 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 		`(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}`, "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
 	add(secretRule{id: "gitlab-token", kind: "gitlab_token", severity: SeverityCritical, confidence: 0.95,
 		explanation: "GitLab token", leadB: true, trailB: true,
-		re:    re(`^(?:glpat-[A-Za-z0-9_-]{20,}|gldt-[A-Za-z0-9_-]{20,}|glptt-[A-Za-z0-9_-]{40}|glrt-[A-Za-z0-9_-]{20,}|glcbt-(?:[0-9a-fA-F]{1,5}_)?[A-Za-z0-9_-]{20,}|glimt-[A-Za-z0-9_-]{25}|gloas-[A-Za-z0-9_-]{64}|glsoat-[A-Za-z0-9_-]{20,}|glagent-[A-Za-z0-9_-]{50,1000}|glft-[A-Za-z0-9_-]{20,}|glffct-[A-Za-z0-9_-]{20,}|glsst-[A-Za-z0-9_-]{20,}|GR1348941[A-Za-z0-9_-]{20,})`),
-		valid: func(t string) bool { return notPlaceholderToken(t) && !strings.HasSuffix(t, "_") }, window: 1100},
+		re: re(`^(?:glpat-[A-Za-z0-9_-]{20,}|gldt-[A-Za-z0-9_-]{20,}|glptt-[A-Za-z0-9_-]{40}|glrt-[A-Za-z0-9_-]{20,}|glcbt-(?:[0-9a-fA-F]{1,5}_)?[A-Za-z0-9_-]{20,}|glimt-[A-Za-z0-9_-]{25}|gloas-[A-Za-z0-9_-]{64}|glsoat-[A-Za-z0-9_-]{20,}|glagent-[A-Za-z0-9_-]{50,1000}|glft-[A-Za-z0-9_-]{20,}|glffct-[A-Za-z0-9_-]{20,}|glsst-[A-Za-z0-9_-]{20,}|GR1348941[A-Za-z0-9_-]{20,})`),
+		// The random part of a real token is high-entropy; "GR1348941"
+		// followed by a repeated digit pattern is an example.
+		valid: func(t string) bool {
+			return notPlaceholderToken(t) && !strings.HasSuffix(t, "_") && shannonEntropy(gitlabRandomPart(t)) >= 3.0
+		}, window: 1100},
 		"glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "gloas-", "glsoat-", "glagent-", "glft-", "glffct-", "glsst-", "GR1348941")
+	// A Slack token cut short before a placeholder ("xoxp-1-2-3-####")
+	// ends in '-'; tokRule rejects it below.
 	tok("slack-token", "slack_token", "Slack token", SeverityCritical,
 		`xox[abposr]-(?:[0-9]-)?[0-9]{5,}-[0-9A-Za-z-]{10,250}|xoxe\.xox[bp]-1-[A-Za-z0-9]{60,}|xoxe-1-[A-Za-z0-9-]{60,}|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+`,
 		"xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.", "xapp-")
@@ -118,7 +124,8 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 	add(secretRule{id: "openai-key", kind: "openai_api_key", severity: SeverityCritical, confidence: 0.95,
 		explanation: "OpenAI API key", re: re(`^sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}`), leadB: true, trailB: true,
 		valid: func(t string) bool {
-			return notPlaceholderToken(t) && (strings.Contains(t, "T3BlbkFJ") || len(t) >= 80)
+			// "sk-ant-" is Anthropic's namespace, judged by its own rule.
+			return notPlaceholderToken(t) && !strings.HasPrefix(t, "sk-ant-") && (strings.Contains(t, "T3BlbkFJ") || len(t) >= 80)
 		}}, "sk-")
 	add(secretRule{id: "anthropic-key", kind: "anthropic_api_key", severity: SeverityCritical, confidence: 0.95,
 		explanation: "Anthropic API key", re: re(`^sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{80,}`), leadB: true, trailB: true,
@@ -161,16 +168,48 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 	add(secretRule{id: "azure-sas", kind: "azure_sas", severity: SeverityHigh, confidence: 0.85,
 		explanation: "Azure shared access signature", re: re(`^(?i:sharedaccesssignature)[ \t]*=[ \t]*([^;\s'"]{8,})`), group: 1}, "lower:sharedaccesssignature")
 	add(secretRule{id: "azure-ad-client-secret", kind: "azure_client_secret", severity: SeverityCritical, confidence: 0.9,
-		explanation: "Azure AD client secret", re: re(`^[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}`), back: 4, leadB: true, trailB: true}, "Q~")
+		explanation: "Azure AD client secret", re: re(`^[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}`), back: 4, leadB: true, trailB: true,
+		valid: notPlaceholderToken}, "Q~")
 	add(secretRule{id: "gcp-service-account", kind: "gcp_service_account", severity: SeverityHigh, confidence: 0.8,
 		explanation: "Google Cloud service-account key file", re: re(`^"type"[ \t]*:[ \t]*"service_account"`), back: 0}, `"type"`)
 	add(secretRule{id: "curl-user", kind: "basic_auth", severity: SeverityHigh, confidence: 0.8,
 		explanation: "credentials passed to curl with -u/--user",
 		re:          re(`^(?:-u|--user)[ \t]+(?:"([^"\s]{3,200})"|'([^'\s]{3,200})'|([^\s'"]{3,200}))`), leadB: true, group: -1,
 		valid: validUserPass}, "-u ", "--user ")
+	// Vendor formats with a distinctive prefix (as documented by each
+	// vendor or in common secret-scanning rule sets).
+	tok("notion-token", "notion_token", "Notion integration token", SeverityHigh,
+		`ntn_[0-9]{11}[A-Za-z0-9]{35}`, "ntn_")
+	tok("sourcegraph-token", "sourcegraph_token", "Sourcegraph access token", SeverityHigh,
+		`sgp_(?:[A-Fa-f0-9]{16}_|local_)?[A-Fa-f0-9]{40}`, "sgp_")
+	add(secretRule{id: "telegram-bot-token", kind: "telegram_token", severity: SeverityHigh, confidence: 0.9,
+		explanation: "Telegram bot token", re: re(`^[0-9]{5,16}:AA[A-Za-z0-9_-]{33}`), back: 16, leadB: true, trailB: true,
+		valid: notPlaceholderToken}, ":AA")
+	add(secretRule{id: "mailchimp-key", kind: "mailchimp_key", severity: SeverityHigh, confidence: 0.85,
+		explanation: "Mailchimp API key", re: re(`^[0-9a-f]{32}-us[0-9]{1,2}`), back: 32, leadB: true, trailB: true,
+		valid: notPlaceholderToken}, "-us")
+	tok("1password-service-account-token", "onepassword_token", "1Password service account token", SeverityCritical,
+		`ops_eyJ[A-Za-z0-9+/]{250,}={0,3}`, "ops_eyJ")
+	tok("vault-token", "vault_token", "HashiCorp Vault token", SeverityCritical,
+		`hvs\.[A-Za-z0-9_-]{90,}|hvb\.[A-Za-z0-9_-]{138,300}`, "hvs.", "hvb.")
+	tok("facebook-access-token", "facebook_token", "Facebook (Meta) access token", SeverityHigh,
+		`EAA[MC][A-Za-z0-9]{100,}`, "EAAM", "EAAC")
+	tok("atlassian-api-token", "atlassian_token", "Atlassian API token", SeverityHigh,
+		`ATATT3[A-Za-z0-9_=-]{186}`, "ATATT3")
+	tok("perplexity-key", "perplexity_api_key", "Perplexity API key", SeverityHigh,
+		`pplx-[A-Za-z0-9]{48}`, "pplx-")
+	tok("intra42-client-secret", "intra42_secret", "42 Intra client secret", SeverityHigh,
+		`s-s4t2(?:ud|af)-[a-f0-9]{64}`, "s-s4t2")
+	tok("cloudflare-origin-ca-key", "cloudflare_key", "Cloudflare origin CA key", SeverityHigh,
+		`v1\.0-[a-f0-9]{24}-[a-f0-9]{146}`, "v1.0-")
+	tok("artifactory-token", "artifactory_token", "JFrog Artifactory API key or reference token", SeverityHigh,
+		`AKCp[A-Za-z0-9]{69}|cmVmd[A-Za-z0-9]{59}`, "AKCp", "cmVmd")
+	tok("age-secret-key", "age_secret_key", "age encryption secret key", SeverityCritical,
+		`AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`, "AGE-SECRET-KEY-1")
 	add(secretRule{id: "generic-secret-assignment", kind: "generic_secret", severity: SeverityHigh, confidence: 0.7,
 		explanation: "high-entropy value assigned to a secret-named field", window: 600},
 		"secret", "token", "passw", "pwd", "api_key", "apikey", "api-key", "access_key", "private_key", "credential", "_pass", "-pass", "secretkey", "accesskey", "privatekey", "clientkey")
+	s.anchors = newLiteralSet(lits, fold)
 	return s
 }
 
@@ -189,57 +228,39 @@ func (s *Secrets) Scan(ctx context.Context, input string) ([]Finding, error) {
 	return s.scan(input), nil
 }
 
+// secretHit is a rule's anchor found at pos.
+type secretHit struct{ pos, rule int }
+
 func (s *Secrets) scan(input string) []Finding {
-	var out []Finding
-	// covered reports whether [a,b) overlaps a finding already made; the
-	// findings are kept sorted by start so this is a binary search.
-	covered := func(a, b int) bool {
-		i := sort.Search(len(out), func(i int) bool { return out[i].End > a })
-		return i < len(out) && out[i].Start < b
-	}
-	type hit struct{ pos, rule int }
-	var hits []hit
-	for _, a := range s.anchors {
-		for from := 0; ; {
-			i := strings.Index(input[from:], a.lit)
-			if i < 0 {
-				break
-			}
-			hits = append(hits, hit{from + i, a.rule})
-			from += i + len(a.lit)
+	// One pass finds every anchor. Vendor-specific rules run first, then
+	// the generic assignment rule, each in position order, so that a
+	// specific finding wins an overlap.
+	var vendor, generic []secretHit
+	s.meter.add(len(input))
+	s.anchors.each(input, func(lit, start int) bool {
+		h := secretHit{start, s.anchorRule[lit]}
+		if s.rules[h.rule].id == "generic-secret-assignment" {
+			generic = append(generic, h)
+		} else {
+			vendor = append(vendor, h)
 		}
-	}
-	if len(s.lowAnchors) > 0 && hasKeywordChance(input) {
-		low := asciiLower(input)
-		for _, a := range s.lowAnchors {
-			for from := 0; ; {
-				i := strings.Index(low[from:], a.lit)
-				if i < 0 {
-					break
-				}
-				hits = append(hits, hit{from + i, a.rule})
-				from += i + len(a.lit)
-			}
-		}
-	}
-	if len(hits) == 0 {
+		return true
+	})
+	if len(vendor)+len(generic) == 0 {
 		return nil
 	}
-	// Vendor-specific rules first, then the generic assignment rule, each
-	// in position order, so a specific finding wins an overlap.
-	generic := func(h hit) bool { return s.rules[h.rule].id == "generic-secret-assignment" }
-	sort.Slice(hits, func(i, j int) bool {
-		if gi, gj := generic(hits[i]), generic(hits[j]); gi != gj {
-			return gj
+	byPos := func(a, b secretHit) int {
+		if a.pos != b.pos {
+			return a.pos - b.pos
 		}
-		if hits[i].pos != hits[j].pos {
-			return hits[i].pos < hits[j].pos
-		}
-		return hits[i].rule < hits[j].rule
-	})
+		return a.rule - b.rule
+	}
+	slices.SortFunc(vendor, byPos)
+	slices.SortFunc(generic, byPos)
+	var cands []Finding
 	var pem map[string]int
 	jwtRunEnd := -1
-	for _, h := range hits {
+	for _, h := range slices.Concat(vendor, generic) {
 		r := &s.rules[h.rule]
 		var a, b int
 		var ok bool
@@ -254,23 +275,69 @@ func (s *Secrets) scan(input string) []Finding {
 				continue // this run of token characters was already examined
 			}
 			a, b, ok, jwtRunEnd = matchJWT(input, h.pos)
+			s.meter.add(jwtRunEnd - h.pos)
 		case "generic-secret-assignment":
 			a, b, ok = s.matchAssignment(input, h.pos)
 		default:
-			a, b, ok = matchRule(r, input, h.pos)
+			a, b, ok = s.matchRule(r, input, h.pos)
 		}
-		if !ok || covered(a, b) {
+		if !ok {
 			continue
 		}
-		f := Finding{Detector: "secrets", Rule: r.id, Kind: r.kind, Severity: r.severity,
+		cands = append(cands, Finding{Detector: "secrets", Rule: r.id, Kind: r.kind, Severity: r.severity,
 			Confidence: r.confidence, Start: a, End: b, Explanation: r.explanation + " found",
-			Suggestion: secretSuggestion, Source: "rule"}
-		// Insert keeping out sorted by start (findings do not overlap).
-		k := sort.Search(len(out), func(i int) bool { return out[i].Start > a })
-		out = append(out, Finding{})
-		copy(out[k+1:], out[k:])
-		out[k] = f
+			Suggestion: secretSuggestion, Source: "rule"})
 	}
+	return firstNonOverlapping(cands)
+}
+
+// firstNonOverlapping keeps each finding that overlaps no finding kept
+// before it (earlier findings win), and returns the kept ones sorted by
+// position. It runs in O(k log k): kept findings are disjoint, so a
+// candidate [a,b) overlaps one exactly when a kept finding starts inside
+// [a,b) or the kept finding starting last before a ends after a; two
+// Fenwick trees over the candidates' start positions answer both.
+func firstNonOverlapping(cands []Finding) []Finding {
+	if len(cands) <= 1 {
+		return cands
+	}
+	starts := make([]int, len(cands))
+	for i, f := range cands {
+		starts[i] = f.Start
+	}
+	slices.Sort(starts)
+	starts = slices.Compact(starts)
+	n := len(starts)
+	count := make([]int, n+1)        // Fenwick: number of kept starts
+	maxEnd := make([]int, n+1)       // Fenwick: largest kept end, by prefix
+	prefixCount := func(i int) int { // kept starts among starts[:i]
+		c := 0
+		for ; i > 0; i -= i & -i {
+			c += count[i]
+		}
+		return c
+	}
+	prefixMax := func(i int) int { // largest kept end among starts[:i]
+		m := -1
+		for ; i > 0; i -= i & -i {
+			m = max(m, maxEnd[i])
+		}
+		return m
+	}
+	out := cands[:0:0]
+	for _, f := range cands {
+		i, _ := slices.BinarySearch(starts, f.Start)
+		j, _ := slices.BinarySearch(starts, f.End)
+		if prefixCount(j)-prefixCount(i) > 0 || prefixMax(i) > f.Start {
+			continue
+		}
+		for k := i + 1; k <= n; k += k & -k {
+			count[k]++
+			maxEnd[k] = max(maxEnd[k], f.End)
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b Finding) int { return a.Start - b.Start })
 	return out
 }
 
@@ -291,7 +358,7 @@ func dedupeOverlaps(fs []Finding) []Finding {
 
 // matchRule tries r at the anchor position pos (and up to r.back bytes
 // before it) and returns the span of the secret.
-func matchRule(r *secretRule, input string, pos int) (int, int, bool) {
+func (s *Secrets) matchRule(r *secretRule, input string, pos int) (int, int, bool) {
 	window := r.window
 	if window == 0 {
 		window = 300
@@ -305,6 +372,7 @@ func matchRule(r *secretRule, input string, pos int) (int, int, bool) {
 			continue
 		}
 		end := min(len(input), st+window)
+		s.meter.add(end - st)
 		m := r.re.FindStringSubmatchIndex(input[st:end])
 		if m == nil {
 			continue
@@ -358,8 +426,11 @@ func (s *Secrets) matchPEM(input string, pos int, nextEnd map[string]int) (int, 
 	}
 	if e < len(input) {
 		j := e - body
-		if strings.TrimSpace(strings.NewReplacer(`\n`, "", `\r`, "", `\\n`, "").Replace(input[body:body+j])) == "" {
-			return 0, 0, false // empty block: a template, not a key
+		if base64Chars(input[body:body+j]) < 16 {
+			// An empty or nearly empty block is a template, not a key: the
+			// shortest real key (Ed25519, PKCS#8) has 64 characters of
+			// base64 material; abbreviated keys keep at least a line.
+			return 0, 0, false
 		}
 		return pos, e + len(end), true
 	}
@@ -377,6 +448,17 @@ func (s *Secrets) matchPEM(input string, pos int, nextEnd map[string]int) (int, 
 		return 0, 0, false
 	}
 	return pos, k, true
+}
+
+// base64Chars counts the base64 alphabet characters in s.
+func base64Chars(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; isAlnum(c) || c == '+' || c == '/' {
+			n++
+		}
+	}
+	return n
 }
 
 // secretKeywordSegments are identifier segments that make an assignment a
@@ -479,6 +561,7 @@ func (s *Secrets) matchAssignment(input string, pos int) (int, int, bool) {
 		return 0, 0, false
 	}
 	rest := input[b:min(len(input), b+400)]
+	s.meter.add(b - a + len(rest))
 	m := assignRE.FindStringSubmatchIndex(rest)
 	if m == nil {
 		return 0, 0, false
@@ -514,6 +597,17 @@ func (s *Secrets) plausibleSecretValue(v string, quoted bool) bool {
 	}
 	// Unquoted: a bare token, long and random-looking.
 	return len(v) >= 12 && h >= s.minEntropy+0.3 && charClasses(v) >= 2 && !strings.ContainsAny(v, "{}()[]<>")
+}
+
+// gitlabRandomPart returns the part of a GitLab token after its prefix.
+func gitlabRandomPart(t string) string {
+	if strings.HasPrefix(t, "GR1348941") {
+		return t[len("GR1348941"):]
+	}
+	if i := strings.IndexByte(t, '-'); i >= 0 {
+		return t[i+1:]
+	}
+	return t
 }
 
 // placeholders are words that mark a value as an example, not a secret.
@@ -641,21 +735,6 @@ func isAlnum(c byte) bool {
 }
 
 func isIdentByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
-
-// asciiLower returns s with ASCII letters lower-cased; byte offsets are
-// unchanged.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
-}
-
-// hasKeywordChance is a cheap test that s may contain a keyword anchor.
-func hasKeywordChance(s string) bool { return len(s) >= 3 }
 
 // RedactString returns input with every secret replaced by [REDACTED], and
 // the findings (spans refer to input). An input larger than MaxInput is

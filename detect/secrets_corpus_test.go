@@ -81,7 +81,11 @@ func secretsKindSupported(kind string) bool {
 		"slack-webhook-url", "keyword:c_plus_plus_test_cases",
 		"github-pat", "github-oauth", "github-app-token", "github-refresh-token", "github-fine-grained-pat",
 		"gitlab-pat", "gitlab-pat-routable", "gitlab-ptt", "gitlab-rrt", "gitlab-runner-authentication-token-routable",
-		"gcp-api-key", "generic-api-key", "jwt-base64", "ibm_cloud_iam", "softlayer", "cloudant", "ibm_cos_hmac":
+		"gcp-api-key", "generic-api-key", "jwt-base64", "ibm_cloud_iam", "softlayer", "cloudant", "ibm_cos_hmac",
+		"notion-api-token", "sourcegraph-access-token", "telegram_token", "mailchimp_key", "mailchimp-api-key",
+		"1password-service-account-token", "vault-service-token", "facebook-page-access-token",
+		"atlassian-api-token", "perplexity-api-key", "intra42-client-secret", "cloudflare-origin-ca-key",
+		"artifactory-api-key", "artifactory-reference-token", "age-secret-key":
 		return true
 	}
 	return false

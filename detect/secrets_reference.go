@@ -2,6 +2,7 @@ package detect
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -18,6 +19,14 @@ type refPattern struct {
 	trailB  bool           // \b after the match
 	pem     bool           // handled by findPEM
 	typeKey string         // kind for Finding.Kind
+	// anchored is ^(?:core), tried at anchor positions when atAnchor.
+	anchored *regexp.Regexp
+	// lits are literals one of which every match contains (ASCII
+	// case-insensitively when fold); atAnchor means every match starts at
+	// one of them. nil lits: no prefilter.
+	lits     []string
+	fold     bool
+	atAnchor bool
 }
 
 const (
@@ -28,23 +37,88 @@ const (
 
 func mustRef(name, kind, core string, leadB, trailB bool) refPattern {
 	return refPattern{name: name, typeKey: kind, core: regexp.MustCompile(core),
-		full: regexp.MustCompile(`^(?:` + core + `)$`), leadB: leadB, trailB: trailB}
+		full: regexp.MustCompile(`^(?:` + core + `)$`), anchored: regexp.MustCompile(`^(?:` + core + `)`),
+		leadB: leadB, trailB: trailB}
+}
+
+// withLits sets the pattern's literal prefilter.
+func (p refPattern) withLits(fold, atAnchor bool, lits ...string) refPattern {
+	p.lits, p.fold, p.atAnchor = lits, fold, atAnchor
+	return p
+}
+
+// refAnchors finds the literal anchors of every reference pattern in one
+// pass. It is immutable and safe for concurrent use.
+type refAnchors struct {
+	set     *literalSet
+	pattern []int // per literal, its pattern
+	n       int   // number of patterns
+}
+
+func newRefAnchors(ps []refPattern) *refAnchors {
+	ra := &refAnchors{n: len(ps)}
+	var lits []string
+	var fold []bool
+	for i, p := range ps {
+		for _, l := range p.lits {
+			lits = append(lits, l)
+			fold = append(fold, p.fold)
+			ra.pattern = append(ra.pattern, i)
+		}
+	}
+	ra.set = newLiteralSet(lits, fold)
+	return ra
+}
+
+// positions returns, per pattern, the sorted start positions of its
+// literals in s, or nil when s holds text that Unicode case folding maps
+// to ASCII letters (the prefilter would then be unsound and every pattern
+// takes the full path). A pattern whose literals do not occur cannot
+// match.
+func (ra *refAnchors) positions(s string) [][]int {
+	if hasFoldSensitive(s) {
+		return nil
+	}
+	pos := make([][]int, ra.n)
+	ra.set.each(s, func(lit, start int) bool {
+		p := ra.pattern[lit]
+		pos[p] = append(pos[p], start)
+		return true
+	})
+	for _, ps := range pos {
+		slices.Sort(ps)
+	}
+	return pos
 }
 
 // refPatterns builds the reference pattern table. Regexps are built from
 // constants; the table is immutable once built.
 func refPatterns() []refPattern {
 	return []refPattern{
-		mustRef("OpenAI API key", "openai_api_key", `sk-[A-Za-z0-9][A-Za-z0-9_-]{18,}`, true, true),
-		mustRef("GitHub token", "github_token", `(?:ghp|ghs)_[A-Za-z0-9]{20,}`, true, true),
-		mustRef("AWS access key", "aws_access_key", `AKIA[A-Z0-9]{16}`, true, true),
-		mustRef("Azure key", "azure_key", `(?i)(?:accountkey|sharedaccesskey|azure[_-]?key)`+refS+`*[:=]`+refS+`*[A-Za-z0-9+/=]{20,}`, false, false),
-		mustRef("Bearer token", "bearer_token", `Bearer`+refS+`+[A-Za-z0-9._\-+/=]{16,}`, true, true),
-		{name: "PEM private key", typeKey: "private_key", pem: true},
-		mustRef("Connection string secret", "connection_string_secret", `(?i)(?:password|pwd|accountkey|sharedaccesss`+refI+`gnature)`+refS+`*=`+refS+`*[^;`+refNS+`]{4,}`, true, false),
-		mustRef("Basic auth secret", "basic_auth", `(?i)(?:bas`+refI+`c`+refS+`+[A-Za-z0-9+/=]{8,}|[a-z][a-z0-9+.-]*://[^:/@`+refNS+`]+:[^@/`+refNS+`]+@)`, true, true),
-		mustRef("JWT", "jwt", `eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9._-]{6,}\.[A-Za-z0-9._-]{6,}`, true, true),
-		mustRef("Generic API secret", "generic_secret", `(?i)(?:ap`+refI+`[_-]?key|cl`+refI+`ent[_-]?secret|secret|token)`+refS+`*[:=]`+refS+`*['"]?[^`+refNS+`'";]{6,}`, true, false),
+		mustRef("OpenAI API key", "openai_api_key", `sk-[A-Za-z0-9][A-Za-z0-9_-]{18,}`, true, true).
+			withLits(false, true, "sk-"),
+		mustRef("GitHub token", "github_token", `(?:ghp|ghs)_[A-Za-z0-9]{20,}`, true, true).
+			withLits(false, true, "ghp_", "ghs_"),
+		mustRef("AWS access key", "aws_access_key", `AKIA[A-Z0-9]{16}`, true, true).
+			withLits(false, true, "AKIA"),
+		mustRef("Azure key", "azure_key", `(?i)(?:accountkey|sharedaccesskey|azure[_-]?key)`+refS+`*[:=]`+refS+`*[A-Za-z0-9+/=]{20,}`, false, false).
+			withLits(true, true, "accountkey", "sharedaccesskey", "azure"),
+		mustRef("Bearer token", "bearer_token", `Bearer`+refS+`+[A-Za-z0-9._\-+/=]{16,}`, true, true).
+			withLits(false, true, "Bearer"),
+		{name: "PEM private key", typeKey: "private_key", pem: true, lits: []string{"-----BEGIN"}},
+		mustRef("Connection string secret", "connection_string_secret", `(?i)(?:password|pwd|accountkey|sharedaccesss`+refI+`gnature)`+refS+`*=`+refS+`*[^;`+refNS+`]{4,}`, true, false).
+			withLits(true, true, "password", "pwd", "accountkey", "sharedaccesss"),
+		// Every match holds "bas" or (the URL form) an "@"; the URL form
+		// starts before its "://", so this pattern is only gated by its
+		// literals, not run at them.
+		mustRef("Basic auth secret", "basic_auth", `(?i)(?:bas`+refI+`c`+refS+`+[A-Za-z0-9+/=]{8,}|[a-z][a-z0-9+.-]*://[^:/@`+refNS+`]+:[^@/`+refNS+`]+@)`, true, true).
+			withLits(true, false, "bas", "@"),
+		mustRef("JWT", "jwt", `eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9._-]{6,}\.[A-Za-z0-9._-]{6,}`, true, true).
+			withLits(false, true, "eyJ"),
+		// With dotless and dotted i excluded by the fold-sensitive check,
+		// "ap[iı]" and "cl[iı]" start with the ASCII "api" and "cli".
+		mustRef("Generic API secret", "generic_secret", `(?i)(?:ap`+refI+`[_-]?key|cl`+refI+`ent[_-]?secret|secret|token)`+refS+`*[:=]`+refS+`*['"]?[^`+refNS+`'";]{6,}`, true, false).
+			withLits(true, true, "api", "cli", "secret", "token"),
 	}
 }
 
@@ -61,15 +135,52 @@ const maxBoundaryTries = 64
 // find returns the next match of p in s at or after from, with the
 // reference's semantics.
 func (p *refPattern) find(s string, from int) (int, int, bool) {
+	return p.findAt(s, from, nil, false)
+}
+
+// next returns the leftmost match of the core pattern starting at or after
+// from. With prefiltered set, pos holds the sorted positions of the
+// pattern's literals in s: a pattern whose literals are absent cannot
+// match, and one whose matches start at a literal is tried only there,
+// anchored, which finds the same leftmost match.
+func (p *refPattern) next(s string, from int, pos []int, prefiltered bool) (int, int, bool) {
+	if prefiltered && p.lits != nil {
+		if len(pos) == 0 {
+			return 0, 0, false
+		}
+		if p.atAnchor {
+			i, _ := slices.BinarySearch(pos, from)
+			for ; i < len(pos); i++ {
+				if i > 0 && pos[i] == pos[i-1] {
+					continue
+				}
+				if loc := p.anchored.FindStringIndex(s[pos[i]:]); loc != nil {
+					return pos[i], pos[i] + loc[1], true
+				}
+			}
+			return 0, 0, false
+		}
+	}
+	loc := p.core.FindStringIndex(s[from:])
+	if loc == nil {
+		return 0, 0, false
+	}
+	return from + loc[0], from + loc[1], true
+}
+
+// findAt is find with the prefilter's literal positions (see next).
+func (p *refPattern) findAt(s string, from int, pos []int, prefiltered bool) (int, int, bool) {
 	if p.pem {
+		if prefiltered && len(pos) == 0 {
+			return 0, 0, false
+		}
 		return findPEM(s, from, nil)
 	}
 	for from <= len(s) {
-		loc := p.core.FindStringIndex(s[from:])
-		if loc == nil {
+		a, b, ok := p.next(s, from, pos, prefiltered)
+		if !ok {
 			return 0, 0, false
 		}
-		a, b := from+loc[0], from+loc[1]
 		if p.leadB && !pyBoundary(s, a) {
 			from = nextRune(s, a)
 			continue
@@ -178,6 +289,7 @@ type CredentialMatch struct {
 // wider set of credential families use [Secrets].
 type CredentialRedactor struct {
 	patterns []refPattern
+	anchors  *refAnchors
 	maxInput int
 }
 
@@ -190,7 +302,8 @@ type CredentialRedactorOptions struct {
 
 // NewCredentialRedactor returns a redactor with the reference's patterns.
 func NewCredentialRedactor(opts CredentialRedactorOptions) *CredentialRedactor {
-	return &CredentialRedactor{patterns: refPatterns(), maxInput: opts.MaxInput}
+	ps := refPatterns()
+	return &CredentialRedactor{patterns: ps, anchors: newRefAnchors(ps), maxInput: opts.MaxInput}
 }
 
 // Redact returns s with every credential replaced by [REDACTED]. An input
@@ -200,6 +313,7 @@ func (r *CredentialRedactor) Redact(s string) string {
 		return RedactedPlaceholder
 	}
 	cur := s
+	lits := r.anchors.positions(cur)
 	for i := range r.patterns {
 		p := &r.patterns[i]
 		var b strings.Builder
@@ -209,13 +323,7 @@ func (r *CredentialRedactor) Redact(s string) string {
 			noEnd = map[string]int{}
 		}
 		for {
-			var a, e int
-			var ok bool
-			if p.pem {
-				a, e, ok = findPEM(cur, from, noEnd)
-			} else {
-				a, e, ok = p.find(cur, from)
-			}
+			a, e, ok := r.find(p, i, cur, from, lits, noEnd)
 			if !ok {
 				break
 			}
@@ -233,9 +341,27 @@ func (r *CredentialRedactor) Redact(s string) string {
 		if pos > 0 {
 			b.WriteString(cur[pos:])
 			cur = b.String()
+			// The text changed: find the literals again.
+			lits = r.anchors.positions(cur)
 		}
 	}
 	return cur
+}
+
+// find returns the next match of pattern p (number i) in s at or after
+// from; lits are the literal positions of s from r.anchors, or nil for no
+// prefilter.
+func (r *CredentialRedactor) find(p *refPattern, i int, s string, from int, lits [][]int, noEnd map[string]int) (int, int, bool) {
+	if lits != nil && len(lits[i]) == 0 {
+		return 0, 0, false
+	}
+	if p.pem {
+		return findPEM(s, from, noEnd)
+	}
+	if lits == nil {
+		return p.find(s, from)
+	}
+	return p.findAt(s, from, lits[i], true)
 }
 
 // Matches returns every match of every pattern in s, in pattern order and
@@ -244,6 +370,11 @@ func (r *CredentialRedactor) Matches(s string) []CredentialMatch {
 	if checkSize(len(s), r.maxInput) != nil {
 		return nil
 	}
+	return r.matches(s, r.anchors.positions(s))
+}
+
+// matches is Matches with the literal positions lits (nil: no prefilter).
+func (r *CredentialRedactor) matches(s string, lits [][]int) []CredentialMatch {
 	var out []CredentialMatch
 	for i := range r.patterns {
 		p := &r.patterns[i]
@@ -253,13 +384,7 @@ func (r *CredentialRedactor) Matches(s string) []CredentialMatch {
 			noEnd = map[string]int{}
 		}
 		for {
-			var a, e int
-			var ok bool
-			if p.pem {
-				a, e, ok = findPEM(s, from, noEnd)
-			} else {
-				a, e, ok = p.find(s, from)
-			}
+			a, e, ok := r.find(p, i, s, from, lits, noEnd)
 			if !ok {
 				break
 			}

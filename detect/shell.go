@@ -230,7 +230,7 @@ type shellFinding struct {
 
 // analyzeShell inspects every simple command of the (normalised,
 // lower-cased) text.
-func analyzeShell(text string) []shellFinding {
+func analyzeShell(text string, meter *workMeter) []shellFinding {
 	var out []shellFinding
 	add := func(c *shellCmd, rule string, sev Severity, expl, sugg string) {
 		out = append(out, shellFinding{rule: rule, sev: sev, expl: expl, suggestion: sugg, start: c.start, end: c.end})
@@ -246,7 +246,9 @@ func analyzeShell(text string) []shellFinding {
 		}
 	}
 	cmds := splitShell(text)
+	meter.add(len(text))
 	for ci := range cmds {
+		meter.add(len(cmds[ci].words))
 		c := &cmds[ci]
 		i, name := commandName(c.words)
 		if i < 0 {

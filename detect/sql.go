@@ -1,6 +1,9 @@
 package detect
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // sqlToken is one token of a SQL statement: a keyword or identifier
 // (upper-cased), a number, a string literal, or one punctuation byte.
@@ -18,9 +21,16 @@ const maxSQLTokens = 4096
 // of the host language), or the end of text. Comments are skipped. It
 // returns the tokens and the index after the statement.
 func tokenizeSQL(text string, pos int, stop byte) ([]sqlToken, int) {
+	return tokenizeSQLLimit(text, pos, stop, len(text))
+}
+
+// tokenizeSQLLimit is tokenizeSQL reading no further than limit (bytes
+// inside a comment or string that starts before limit may be skipped past
+// it).
+func tokenizeSQLLimit(text string, pos int, stop byte, limit int) ([]sqlToken, int) {
 	var toks []sqlToken
 	i := pos
-	for i < len(text) && len(toks) < maxSQLTokens {
+	for i < len(text) && i < limit && len(toks) < maxSQLTokens {
 		c := text[i]
 		switch {
 		case c == stop && stop != 0:
@@ -237,47 +247,71 @@ func tautology(toks []sqlToken) bool {
 }
 
 // sqlVerbs start statements worth judging.
-var sqlVerbs = []string{"drop", "truncate", "delete", "update", "grant", "alter", "select", "copy", "exec", "execute"}
+func sqlVerbs() []string {
+	return []string{"drop", "truncate", "delete", "update", "grant", "alter", "select", "copy", "exec", "execute"}
+}
+
+// newSQLVerbSet returns the literal set of sqlVerbs (text is lower-cased
+// before matching).
+func newSQLVerbSet() *literalSet {
+	v := sqlVerbs()
+	return newLiteralSet(v, make([]bool, len(v)))
+}
+
+// sqlWorkFactor bounds the bytes the tokenizer reads per scan to this many
+// times the input plus maxSQLWork: a statement holding many verb starts is
+// re-read from each, and the bound keeps the scan linear.
+const (
+	sqlWorkFactor = 16
+	maxSQLWork    = 1 << 20
+)
 
 // analyzeSQL finds statements in (normalised, lower-case) text. A
 // statement is judged where a verb starts it: at the start of the text or
-// a line, after ';' or '(', or at the start of a quoted string (SQL held
-// in code).
-func analyzeSQL(text string) []sqlFinding {
+// a line, after ';', or at the start of a quoted string (SQL held in
+// code). When the work bound is reached the rest is not judged and one
+// high-severity finding says so (fail closed).
+func analyzeSQL(verbs *literalSet, text string, meter *workMeter) []sqlFinding {
+	type cand struct{ p, verb int }
+	var cands []cand
+	verbList := sqlVerbs()
+	verbs.each(text, func(v, p int) bool {
+		cands = append(cands, cand{p, v})
+		return true
+	})
+	slices.SortFunc(cands, func(a, b cand) int { return a.p - b.p })
 	var out []sqlFinding
-	next := 0 // statements already tokenised end here
-	for _, verb := range sqlVerbs {
-		for from := 0; ; {
-			i := strings.Index(text[from:], verb)
-			if i < 0 {
-				break
-			}
-			p := from + i
-			from = p + len(verb)
-			if p < next && verb != "select" {
-				// inside a statement already judged from an earlier verb
-			}
-			if !(from >= len(text) || text[from] == ' ' || text[from] == '\t' || text[from] == '\n' || text[from] == '\r' || text[from] == '(') {
-				continue
-			}
-			stop, ok := statementStart(text, p)
-			if !ok {
-				continue
-			}
-			toks, end := tokenizeSQL(text, p, stop)
-			_ = end
-			if verb == "select" || verb == "exec" || verb == "execute" {
-				// Only the embedded checks (xp_cmdshell, INTO OUTFILE, ...)
-				// apply to these verbs.
-				for _, f := range analyzeSQLStatement(toks) {
-					if f.rule == "sql-xp-cmdshell" || f.rule == "sql-into-outfile" || f.rule == "sql-load-file" {
-						out = append(out, f)
-					}
-				}
-				continue
-			}
-			out = append(out, analyzeSQLStatement(toks)...)
+	budget := sqlWorkFactor*len(text) + maxSQLWork
+	for _, c := range cands {
+		verb, p := verbList[c.verb], c.p
+		from := p + len(verb)
+		if !(from >= len(text) || text[from] == ' ' || text[from] == '\t' || text[from] == '\n' || text[from] == '\r' || text[from] == '(') {
+			continue
 		}
+		stop, ok := statementStart(text, p)
+		if !ok {
+			continue
+		}
+		if budget <= 0 {
+			out = append(out, sqlFinding{rule: "sql-analysis-limit", sev: SeverityHigh, start: p, end: len(text),
+				expl:       "too many SQL statement starts to analyse; the rest of the text was not judged",
+				suggestion: "-- Split the SQL into separate, smaller requests"})
+			break
+		}
+		toks, end := tokenizeSQLLimit(text, p, stop, p+budget)
+		budget -= end - p
+		meter.add(end - p)
+		if verb == "select" || verb == "exec" || verb == "execute" {
+			// Only the embedded checks (xp_cmdshell, INTO OUTFILE, ...)
+			// apply to these verbs.
+			for _, f := range analyzeSQLStatement(toks) {
+				if f.rule == "sql-xp-cmdshell" || f.rule == "sql-into-outfile" || f.rule == "sql-load-file" {
+					out = append(out, f)
+				}
+			}
+			continue
+		}
+		out = append(out, analyzeSQLStatement(toks)...)
 	}
 	return out
 }

@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	out := fs.String("out", "detect/model/injection.bin", "where to write the model")
 	corpora := fs.String("corpora", "../shared/corpora", "directory of the labelled corpora")
-	seed := fs.Uint64("seed", 20260401, "random seed")
+	seed := fs.Uint64("seed", injtrain.Seed, "random seed")
 	bits := fs.Uint("bits", 18, "log2 of the number of hash buckets")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -39,7 +39,8 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := detect.ModelTrainOptions{Bits: uint8(*bits)}
+	opts := injtrain.TrainOptions()
+	opts.Bits = uint8(*bits)
 	train, held := injtrain.Split(rows)
 	m, err := injtrain.Train(ctx, train, *seed, opts)
 	if err != nil {

@@ -30,6 +30,17 @@ func Split(rows []Row) (train, held []Row) {
 	return train, held
 }
 
+// Seed is the random seed of the embedded model: the training program, the
+// quality report and the corpus tests all train with it, so that they
+// measure the same model.
+const Seed = 20260401
+
+// TrainOptions are the training options of the embedded model (Seed is
+// set by [Train]).
+func TrainOptions() detect.ModelTrainOptions {
+	return detect.ModelTrainOptions{}
+}
+
 // Train fits a model on the given corpus rows plus the synthetic data.
 func Train(ctx context.Context, rows []Row, seed uint64, opts detect.ModelTrainOptions) (*detect.Model, error) {
 	ex := append(Examples(rows), Generate(seed)...)

@@ -1,0 +1,181 @@
+package detect
+
+import (
+	"strings"
+	"sync/atomic"
+)
+
+// literalSet finds every occurrence of a fixed set of literals in one pass
+// over the input (Aho-Corasick), compiled to a deterministic automaton over
+// byte classes. Literals are matched ASCII case-insensitively in the
+// automaton; a literal that must match case-sensitively is checked against
+// the input when the automaton reports it. It is immutable once built and
+// safe for concurrent use.
+type literalSet struct {
+	lits  []string
+	exact []bool // case-sensitive literal
+	// class maps an input byte to its byte class; ASCII upper-case
+	// letters share the class of their lower-case letter. Bytes occurring
+	// in no literal share class 0.
+	class  [256]uint8
+	nclass uint32
+	// trans holds, for state s (stored pre-multiplied by nclass) and class
+	// c, the next state at trans[s+c], with outBit set when the next state
+	// ends at least one literal.
+	trans []uint32
+	// out lists, per state number, the literals that end there (directly or
+	// through a suffix).
+	out [][]int32
+}
+
+const outBit = 1 << 31
+
+// newLiteralSet compiles lits. fold[i] makes lits[i] match ASCII
+// case-insensitively. Empty literals are ignored.
+func newLiteralSet(lits []string, fold []bool) *literalSet {
+	ls := &literalSet{lits: lits, exact: make([]bool, len(lits))}
+	// Byte classes over the lower-cased literals.
+	nclass := 1
+	for _, l := range lits {
+		for i := 0; i < len(l); i++ {
+			c := lowerASCII(l[i])
+			if ls.class[c] == 0 {
+				ls.class[c] = uint8(nclass)
+				nclass++
+			}
+		}
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		ls.class[c] = ls.class[c+32]
+	}
+	ls.nclass = uint32(nclass)
+	// Trie.
+	type node struct {
+		next map[uint8]int
+		fail int
+		out  []int32
+	}
+	nodes := []node{{next: map[uint8]int{}}}
+	for i, l := range lits {
+		ls.exact[i] = !fold[i]
+		if l == "" {
+			continue
+		}
+		s := 0
+		for j := 0; j < len(l); j++ {
+			c := ls.class[l[j]]
+			n, ok := nodes[s].next[c]
+			if !ok {
+				n = len(nodes)
+				nodes = append(nodes, node{next: map[uint8]int{}})
+				nodes[s].next[c] = n
+			}
+			s = n
+		}
+		nodes[s].out = append(nodes[s].out, int32(i))
+	}
+	// Breadth-first: failure links, inherited outputs, full transitions.
+	ls.trans = make([]uint32, len(nodes)*nclass)
+	ls.out = make([][]int32, len(nodes))
+	queue := []int{0}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if s != 0 {
+			nodes[s].out = append(nodes[s].out, nodes[nodes[s].fail].out...)
+		}
+		ls.out[s] = nodes[s].out
+		for c := 0; c < nclass; c++ {
+			var t int
+			if n, ok := nodes[s].next[uint8(c)]; ok {
+				t = n
+				if s != 0 {
+					nodes[n].fail = int(ls.trans[uint32(nodes[s].fail)*ls.nclass+uint32(c)] &^ outBit / ls.nclass)
+				}
+				queue = append(queue, n)
+			} else if s != 0 {
+				t = int(ls.trans[uint32(nodes[s].fail)*ls.nclass+uint32(c)] &^ outBit / ls.nclass)
+			}
+			ls.trans[s*nclass+c] = uint32(t) * ls.nclass
+		}
+	}
+	// Output bits, now that every node's outputs are complete.
+	for i, t := range ls.trans {
+		if len(ls.out[t/ls.nclass]) > 0 {
+			ls.trans[i] = t | outBit
+		}
+	}
+	return ls
+}
+
+// each calls fn(lit, start) for every occurrence of a literal in s, in
+// order of end position (occurrences may overlap). fn returning false
+// stops the search.
+func (ls *literalSet) each(s string, fn func(lit, start int) bool) {
+	trans, class := ls.trans, &ls.class
+	st := uint32(0)
+	for i := 0; i < len(s); i++ {
+		st = trans[st+uint32(class[s[i]])]
+		if st&outBit == 0 {
+			continue
+		}
+		st &^= outBit
+		for _, li := range ls.out[st/ls.nclass] {
+			l := ls.lits[li]
+			start := i + 1 - len(l)
+			if ls.exact[li] && s[start:i+1] != l {
+				continue
+			}
+			if !fn(int(li), start) {
+				return
+			}
+		}
+	}
+}
+
+// contains reports whether any literal occurs in s.
+func (ls *literalSet) contains(s string) bool {
+	found := false
+	ls.each(s, func(int, int) bool { found = true; return false })
+	return found
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 32
+	}
+	return c
+}
+
+// hasFoldSensitive reports whether s contains non-ASCII text that Go's
+// case-insensitive matching (and the reference's IGNORECASE) folds to an
+// ASCII letter: the Kelvin sign, long s, dotless i and dotted capital I.
+// Such inputs cannot be prefiltered by ASCII literals and take the full
+// path.
+func hasFoldSensitive(s string) bool {
+	for _, f := range [...]string{"\u212a", "\u017f", "\u0131", "\u0130"} {
+		if strings.Contains(s, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// workMeter counts units of work (bytes handed to a matcher, tokens
+// produced) so tests can show that a detector's work grows linearly with
+// its input without timing anything. Detectors hold a nil meter except in
+// tests; every method is safe on a nil receiver.
+type workMeter struct{ n atomic.Int64 }
+
+func (m *workMeter) add(n int) {
+	if m != nil {
+		m.n.Add(int64(n))
+	}
+}
+
+func (m *workMeter) load() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.n.Load()
+}

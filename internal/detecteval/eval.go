@@ -1,0 +1,619 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/agentos/agentos/detect"
+	"github.com/agentos/agentos/internal/train/injtrain"
+)
+
+// evaluate runs every detector over the corpora.
+func evaluate(ctx context.Context, p params, progress io.Writer) (*report, error) {
+	c, err := loadCorpus(p.corpora)
+	if err != nil {
+		return nil, err
+	}
+	rep := &report{Date: p.now.UTC().Format("2006-01-02"), Machine: machine()}
+	for _, f := range corpusFiles {
+		rows := c.rows[f.Path]
+		l := corpusLine{File: f, Rows: len(rows), Bytes: c.bytes[f.Path]}
+		for _, r := range rows {
+			if r.positive() {
+				l.Pos++
+			} else {
+				l.Benign++
+			}
+		}
+		rep.Corpus = append(rep.Corpus, l)
+	}
+	ev := &evaluator{c: c, bench: p.bench, trainEpochs: p.trainEpochs}
+	steps := []struct {
+		name string
+		fn   func(context.Context) (section, []target, error)
+	}{
+		{"injection", ev.injection},
+		{"secrets", ev.secrets},
+		{"pii", ev.pii},
+		{"dangerous", ev.dangerous},
+		{"mcp", ev.mcp},
+		{"response", ev.response},
+	}
+	for _, s := range steps {
+		fmt.Fprintf(progress, "detecteval: %s\n", s.name)
+		sec, tg, err := s.fn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		rep.Sections = append(rep.Sections, sec)
+		rep.Targets = append(rep.Targets, tg...)
+	}
+	return rep, nil
+}
+
+// evaluator holds the loaded corpus and the run's settings.
+type evaluator struct {
+	c           *corpus
+	bench       bool
+	trainEpochs int // see params
+}
+
+// flagFunc decides one text; an error counts as flagged (fail closed).
+type flagFunc func(ctx context.Context, text string) (bool, error)
+
+// measure applies flag to rows and tallies per file, per top category and
+// per full category. Errors from ctx are returned; any other error counts
+// as a detection (the detectors fail closed).
+func measure(ctx context.Context, file string, rows []row, flag flagFunc, t ...tally) error {
+	for _, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hit, err := flag(ctx, r.Text)
+		if err != nil {
+			hit = true
+		}
+		groups := []string{file, file + " / " + topCategory(r.Category), file + " / " + r.Category}
+		for i, tl := range t {
+			tl.add(groups[min(i, len(groups)-1)], r.positive(), hit)
+		}
+	}
+	return nil
+}
+
+// injRows converts corpus rows of the two injection files to injtrain rows.
+func (e *evaluator) injRows() []injtrain.Row {
+	var out []injtrain.Row
+	for _, name := range injtrain.Files {
+		for _, r := range e.c.rows[name] {
+			out = append(out, injtrain.Row{File: baseName(name), Text: r.Text, Label: r.Label, Source: r.Source, Category: r.Category})
+		}
+	}
+	return out
+}
+
+func baseName(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
+
+// rowsOf converts injtrain rows back for measure.
+func rowsOf(in []injtrain.Row) []row {
+	out := make([]row, len(in))
+	for i, r := range in {
+		out[i] = row{Text: r.Text, Label: r.Label, Source: r.Source, Category: r.Category}
+	}
+	return out
+}
+
+// measureInj tallies injection rows per file (File field), top category and
+// full category.
+func measureInj(ctx context.Context, rows []injtrain.Row, flag flagFunc) (files, cats, subcats tally, err error) {
+	files, cats, subcats = tally{}, tally{}, tally{}
+	for _, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		hit, ferr := flag(ctx, r.Text)
+		if ferr != nil {
+			hit = true
+		}
+		files.add(r.File, r.Malicious(), hit)
+		cats.add(r.File+" / "+injtrain.Category(r), r.Malicious(), hit)
+		if r.Malicious() {
+			subcats.add(r.File+" / "+r.Category, true, hit)
+		}
+	}
+	return files, cats, subcats, nil
+}
+
+func checkFlag(d *detect.Injection) flagFunc {
+	return func(ctx context.Context, s string) (bool, error) {
+		v, err := d.Check(ctx, s, nil)
+		return err != nil || v.Injection, err
+	}
+}
+
+func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
+	sec := section{Title: "Prompt injection (`detect.Injection`, `detect.Model`)"}
+	rows := e.injRows()
+	train, held := injtrain.Split(rows)
+	opts := injtrain.TrainOptions()
+	if e.trainEpochs > 0 {
+		opts.Epochs = e.trainEpochs
+	}
+	m, err := injtrain.Train(ctx, train, injtrain.Seed, opts)
+	if err != nil {
+		return sec, nil, err
+	}
+	sec.Intro = append(sec.Intro, fmt.Sprintf("The verdict combines the rules (the reference's seven strategies, matched on normalised "+
+		"text) and the model: injection if a surviving rule or the model fires. Held-out split: %d rows "+
+		"(BIPIA's own test files and three in ten WildGuard rows by a hash of the text); the held-out model "+
+		"is trained on the other %d rows plus the synthetic data of `internal/train/injtrain`, with the same "+
+		"seed and options as the embedded model.", len(held), len(train)))
+	sec.Intro = append(sec.Intro, injectionModelNotes...)
+	combined := map[detect.Sensitivity]*detect.Injection{}
+	for _, s := range []detect.Sensitivity{detect.SensitivityStrict, detect.SensitivityBalanced, detect.SensitivityPermissive} {
+		d, err := detect.NewInjection(detect.InjectionOptions{Model: m, Sensitivity: s})
+		if err != nil {
+			return sec, nil, err
+		}
+		combined[s] = d
+	}
+	files, cats, subcats, err := measureInj(ctx, held, checkFlag(combined[detect.SensitivityBalanced]))
+	if err != nil {
+		return sec, nil, err
+	}
+	sec.Tables = append(sec.Tables,
+		table{Title: "**Held out, rules + model, balanced — per file**", Key: "file", Rows: files.sorted()},
+		table{Title: "Held out, rules + model, balanced — per category", Key: "file / category", Rows: cats.sorted()},
+		table{Title: "Held out, rules + model, balanced — attacks per sub-category", Key: "file / category", Rows: subcats.sorted()})
+	sens := tally{}
+	for _, s := range []detect.Sensitivity{detect.SensitivityStrict, detect.SensitivityBalanced, detect.SensitivityPermissive} {
+		f, _, _, err := measureInj(ctx, held, checkFlag(combined[s]))
+		if err != nil {
+			return sec, nil, err
+		}
+		for _, c := range f.sorted() {
+			c.Group = string(s) + " / " + c.Group
+			sens[c.Group] = &c
+		}
+	}
+	sec.Tables = append(sec.Tables, table{Title: "Held out, rules + model, per sensitivity", Key: "sensitivity / file", Rows: sens.sorted()})
+
+	rulesOnly, err := detect.NewInjection(detect.InjectionOptions{DisableModel: true})
+	if err != nil {
+		return sec, nil, err
+	}
+	refFlag := func(_ context.Context, s string) (bool, error) { return rulesOnly.Reference(s, nil).IsInjection, nil }
+	rf, rc, _, err := measureInj(ctx, held, refFlag)
+	if err != nil {
+		return sec, nil, err
+	}
+	nf, _, _, err := measureInj(ctx, held, checkFlag(rulesOnly))
+	if err != nil {
+		return sec, nil, err
+	}
+	af, _, _, err := measureInj(ctx, rows, refFlag)
+	if err != nil {
+		return sec, nil, err
+	}
+	sec.Tables = append(sec.Tables,
+		table{Title: "Reference view: the reference's rules alone, as the reference matches them (`Injection.Reference`), held out — per file", Key: "file", Rows: rf.sorted()},
+		table{Title: "Reference view, held out — per category", Key: "file / category", Rows: rc.sorted()},
+		table{Title: "Reference view, every row — per file", Key: "file", Rows: af.sorted()},
+		table{Title: "Our rules alone (normalised text, Markdown structure not an injection on its own, model off), held out — per file", Key: "file", Rows: nf.sorted()})
+
+	emb, err := detect.NewInjection(detect.InjectionOptions{})
+	if err != nil {
+		return sec, nil, err
+	}
+	ef, ec, _, err := measureInj(ctx, rows, checkFlag(emb))
+	if err != nil {
+		return sec, nil, err
+	}
+	sec.Tables = append(sec.Tables,
+		table{Title: "IN-SAMPLE (the embedded model was trained on every row; not a quality claim), rules + model, balanced — per file", Key: "file", Rows: ef.sorted()},
+		table{Title: "IN-SAMPLE — per category", Key: "file / category", Rows: ec.sorted()})
+
+	// Targets: held-out bipia TPR, FPR on every file.
+	var tg []target
+	bip := *files["bipia.jsonl"]
+	tpr, _ := bip.TPR()
+	worst, worstName := 0.0, ""
+	for _, c := range files.sorted() {
+		if v, ok := c.FPR(); ok && v >= worst {
+			worst, worstName = v, c.Group
+		}
+	}
+	tg = append(tg, target{"injection (held out, balanced)", "TPR ≥ 90% with FPR ≤ 1%",
+		fmt.Sprintf("TPR %.1f%% (bipia); highest FPR %.2f%% (%s)", 100*tpr, 100*worst, worstName),
+		yesNo(tpr >= 0.9 && worst <= 0.01)})
+
+	if e.bench {
+		kib := benignText(e.c.rows["injection/bipia.jsonl"], 1<<10)
+		mib := benignText(e.c.rows["injection/bipia.jsonl"], 1<<20)
+		check := func(s string) func() { return func() { _, _ = emb.Check(ctx, s, nil) } }
+		r1 := bench(len(kib), check(kib))
+		r2 := bench(len(mib), check(mib))
+		r3 := bench(len(kib), func() { _ = rulesOnly.Reference(kib, nil) })
+		r4 := bench(len(kib), func() { _ = m.Score(kib) })
+		sec.Speed = append(sec.Speed,
+			speed{"Check, 1 KiB of e-mail text (rules + model)", r1.String()},
+			speed{"Check, 1 MiB", r2.String()},
+			speed{"Reference (rules only), 1 KiB", r3.String()},
+			speed{"Model.Score, 1 KiB", r4.String()})
+		tg = append(tg,
+			target{"injection speed", "1 KiB ≤ 20 µs", r1.usString(), yesNo(r1.us() <= 20)},
+			target{"injection speed", "≥ 50 MB/s on large input", r2.mbString(), yesNo(r2.mbps() >= 50)})
+	} else {
+		sec.Speed = append(sec.Speed, speed{"Check, 1 KiB", ""}, speed{"Check, 1 MiB", ""})
+		tg = append(tg, target{"injection speed", "1 KiB ≤ 20 µs, ≥ 50 MB/s", "—", "not measured"})
+	}
+	return sec, tg, nil
+}
+
+// benignText concatenates benign rows (in file order) into a text of
+// exactly n bytes, cut at a rune boundary at most 3 bytes short.
+func benignText(rows []row, n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		for _, r := range rows {
+			if r.positive() {
+				continue
+			}
+			b.WriteString(r.Text)
+			b.WriteString("\n\n")
+			if b.Len() >= n {
+				break
+			}
+		}
+		if b.Len() == 0 {
+			return strings.Repeat("plain text ", n/11+1)[:n]
+		}
+	}
+	s := b.String()[:n]
+	return strings.ToValidUTF8(s[:len(s)-lastRuneCut(s)], "")
+}
+
+// lastRuneCut returns how many trailing bytes of s belong to an incomplete
+// UTF-8 sequence.
+func lastRuneCut(s string) int {
+	for i := 1; i <= 3 && i <= len(s); i++ {
+		c := s[len(s)-i]
+		if c < 0x80 {
+			return 0
+		}
+		if c >= 0xC0 {
+			need := 2
+			if c >= 0xE0 {
+				need = 3
+			}
+			if c >= 0xF0 {
+				need = 4
+			}
+			if need > i {
+				return i
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// secretsKindSupported reports the corpus kinds the secrets detector has a
+// rule for (the quality target applies to these only); it mirrors the
+// list in the package's corpus test.
+func secretsKindSupported(kind string) bool {
+	switch kind {
+	case "aws_key", "aws-access-token", "azure_storage_key", "basic_auth", "github_token", "gitlab_token",
+		"jwt", "npm", "openai", "openai-api-key", "pypi_token", "sendgrid", "stripe_key", "twilio",
+		"anthropic-api-key", "anthropic-admin-api-key", "azure-ad-client-secret", "curl-auth-header",
+		"curl-auth-user", "gcp-service-account", "private-key", "sidekiq-sensitive-url",
+		"slack-app-token", "slack-bot-token", "slack-config-access-token", "slack-config-refresh-token",
+		"slack-legacy-bot-token", "slack-legacy-token", "slack-legacy-workspace-token", "slack-user-token",
+		"slack-webhook-url", "keyword:c_plus_plus_test_cases",
+		"github-pat", "github-oauth", "github-app-token", "github-refresh-token", "github-fine-grained-pat",
+		"gitlab-pat", "gitlab-pat-routable", "gitlab-ptt", "gitlab-rrt", "gitlab-runner-authentication-token-routable",
+		"gcp-api-key", "generic-api-key", "jwt-base64", "ibm_cloud_iam", "softlayer", "cloudant", "ibm_cos_hmac":
+		return true
+	}
+	return false
+}
+
+func scanFlag(d detect.Detector) flagFunc {
+	return func(ctx context.Context, s string) (bool, error) {
+		fs, err := d.Scan(ctx, s)
+		return err != nil || len(fs) > 0, err
+	}
+}
+
+// benignTextFiles are the files whose unlabelled or benign text measures
+// the false-positive pressure of the secrets and PII detectors.
+var benignTextFiles = []string{"injection/bipia.jsonl", "injection/wildguard_benign.jsonl", "toolcalls/bfcl_calls.jsonl"}
+
+func (e *evaluator) secrets(ctx context.Context) (section, []target, error) {
+	sec := section{Title: "Secrets (`detect.Secrets`)"}
+	d := detect.NewSecrets(detect.SecretsOptions{})
+	flag := scanFlag(d)
+	var tg []target
+	kindsMet, kindsAll := 0, 0
+	var failing []string
+	pass := newPassTimer(e.bench)
+	for _, file := range []string{"secrets/detect_secrets_plugin_tests.jsonl", "secrets/gitleaks_rule_examples.jsonl"} {
+		sup, other := tally{}, tally{}
+		for _, r := range e.c.rows[file] {
+			hit, err := pass.run(ctx, r.Text, flag)
+			if err != nil && ctx.Err() != nil {
+				return sec, nil, err
+			}
+			kind := strings.TrimPrefix(r.Kind, "gitleaks-fp:")
+			if secretsKindSupported(kind) {
+				sup.add(kind, r.positive(), hit)
+			} else {
+				other.add(kind, r.positive(), hit)
+			}
+		}
+		ts, to := sup.total("supported kinds"), other.total("other kinds")
+		sec.Tables = append(sec.Tables,
+			table{Title: "`" + file + "` — supported kinds (precision and recall per kind)", Key: "kind", Rows: sup.sorted(), Total: &ts},
+			table{Title: "`" + file + "` — kinds without a rule", Key: "kind", Rows: other.sorted(), Total: &to})
+		for _, c := range sup.sorted() {
+			if c.Pos == 0 {
+				continue
+			}
+			kindsAll++
+			rec, _ := c.TPR()
+			prec, ok := c.Precision()
+			if rec >= 0.95 && ok && prec >= 0.95 {
+				kindsMet++
+			} else {
+				failing = append(failing, c.Group)
+			}
+		}
+	}
+	bt := tally{}
+	for _, f := range benignTextFiles {
+		if err := measure(ctx, f, benignOnly(e.c.rows[f]), flag, tally{}, bt); err != nil {
+			return sec, nil, err
+		}
+	}
+	sec.Tables = append(sec.Tables, table{Title: "Benign text (no secrets expected) — flag rate per file / category", Key: "file / category", Rows: bt.sorted()})
+	measured := fmt.Sprintf("%d of %d supported kinds with positives", kindsMet, kindsAll)
+	if len(failing) > 0 {
+		measured += "; below: " + strings.Join(failing, ", ")
+	}
+	tg = append(tg, target{"secrets (tuning data)", "precision and recall ≥ 95% per supported kind", measured, yesNo(kindsMet == kindsAll)})
+	sec.Speed = append(sec.Speed, speed{"corpus pass (secrets files)", pass.String()})
+	tg = append(tg, e.mbTarget(&sec, "secrets speed", d, 100))
+	return sec, tg, nil
+}
+
+// mbTarget measures d on 1 MiB of benign text against a MB/s target.
+func (e *evaluator) mbTarget(sec *section, name string, d detect.Detector, want float64) target {
+	if !e.bench {
+		sec.Speed = append(sec.Speed, speed{"Scan, 1 MiB of mixed text", ""})
+		return target{name, fmt.Sprintf("≥ %.0f MB/s", want), "—", "not measured"}
+	}
+	var rows []row
+	for _, f := range benignTextFiles {
+		rows = append(rows, e.c.rows[f]...)
+	}
+	mib := benignText(rows, 1<<20)
+	ctx := context.Background()
+	r := bench(len(mib), func() { _, _ = d.Scan(ctx, mib) })
+	sec.Speed = append(sec.Speed, speed{"Scan, 1 MiB of mixed text (e-mails, tables, prompts, tool calls)", r.String()})
+	return target{name, fmt.Sprintf("≥ %.0f MB/s", want), r.mbString(), yesNo(r.mbps() >= want)}
+}
+
+func benignOnly(rows []row) []row {
+	var out []row
+	for _, r := range rows {
+		if !r.positive() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (e *evaluator) pii(ctx context.Context) (section, []target, error) {
+	sec := section{Title: "Personal data (`detect.PII`)"}
+	sec.Intro = append(sec.Intro, "No corpus labels personal data. The table is the share of texts flagged among "+
+		"texts not labelled as anything; e-mails and tool calls can really contain addresses and numbers, so a "+
+		"flag there is not necessarily false.")
+	d := detect.NewPII(detect.PIIOptions{})
+	files, cats := tally{}, tally{}
+	pass := newPassTimer(e.bench)
+	for _, f := range benignTextFiles {
+		for _, r := range benignOnly(e.c.rows[f]) {
+			hit, err := pass.run(ctx, r.Text, scanFlag(d))
+			if err != nil && ctx.Err() != nil {
+				return sec, nil, err
+			}
+			files.add(f, false, hit)
+			cats.add(f+" / "+topCategory(r.Category), false, hit)
+		}
+	}
+	sec.Tables = append(sec.Tables,
+		table{Title: "Flag rate per file", Key: "file", Rows: files.sorted()},
+		table{Title: "Flag rate per category", Key: "file / category", Rows: cats.sorted()})
+	sec.Speed = append(sec.Speed, speed{"corpus pass", pass.String()})
+	return sec, []target{e.mbTarget(&sec, "PII speed", d, 100)}, nil
+}
+
+// tldrGroups returns the category ("ordinary" or "destructive_by_description")
+// and the platform of a tldr row ("tldr:linux/rm:ordinary").
+func tldrGroups(cat string) (kind, platform string) {
+	rest := strings.TrimPrefix(cat, "tldr:")
+	page, kind, _ := strings.Cut(rest, ":")
+	platform, _, _ = strings.Cut(page, "/")
+	return kind, platform
+}
+
+func (e *evaluator) dangerous(ctx context.Context) (section, []target, error) {
+	sec := section{Title: "Dangerous operations (`detect.Dangerous`)"}
+	d := detect.NewDangerous(detect.DangerousOptions{})
+	flag := scanFlag(d)
+	var tg []target
+	pass := newPassTimer(e.bench)
+	for _, file := range []string{"destructive/tldr_commands.jsonl", "destructive/sqlglot_statements.jsonl", "toolcalls/bfcl_calls.jsonl"} {
+		ft, ct, pt := tally{}, tally{}, tally{}
+		for _, r := range e.c.rows[file] {
+			hit, err := pass.run(ctx, r.Text, flag)
+			if err != nil && ctx.Err() != nil {
+				return sec, nil, err
+			}
+			ft.add(file, r.positive(), hit)
+			if strings.HasPrefix(r.Category, "tldr:") {
+				kind, platform := tldrGroups(r.Category)
+				ct.add("tldr:"+kind, r.positive(), hit)
+				pt.add(platform, r.positive(), hit)
+			} else {
+				ct.add(r.Category, r.positive(), hit)
+			}
+		}
+		sec.Tables = append(sec.Tables, table{Title: "`" + file + "` — per category", Key: "category", Rows: ct.sorted(), Total: ft[file]})
+		if len(pt) > 0 {
+			sec.Tables = append(sec.Tables, table{Title: "`" + file + "` — per platform", Key: "platform", Rows: pt.sorted()})
+		}
+		if file != "toolcalls/bfcl_calls.jsonl" {
+			fpr, _ := ft[file].FPR()
+			tg = append(tg, target{"dangerous operations", "FPR ≤ 0.5% on ordinary " + baseName(file),
+				fmt.Sprintf("%.2f%% (%d/%d)", 100*fpr, ft[file].FP, ft[file].Neg), yesNo(fpr <= 0.005)})
+		}
+	}
+	sec.Speed = append(sec.Speed, speed{"corpus pass (commands, statements, tool calls)", pass.String()})
+	if e.bench {
+		cmd := "find . -name '*.log' -mtime +7 -exec gzip {} \\; && tar -czf logs.tgz ./logs"
+		r := bench(len(cmd), func() { _, _ = d.Scan(ctx, cmd) })
+		sec.Speed = append(sec.Speed, speed{"Scan, one shell command", r.String()})
+	}
+	return sec, tg, nil
+}
+
+func (e *evaluator) mcp(ctx context.Context) (section, []target, error) {
+	sec := section{Title: "MCP tool definitions (`detect.MCPScanner`)"}
+	sec.Intro = append(sec.Intro, "Each definition is scanned by a fresh default scanner (after registering the "+
+		"shadowed tool from another server for MSB's name-collision rows); a row counts as flagged when the "+
+		"threats block (`detect.Blocking`).")
+	var tg []target
+	files := tally{}
+	pass := newPassTimer(e.bench)
+	for _, file := range []string{"mcp/msb_tool_signatures.jsonl", "mcp/mcp_tools_list_snapshots.jsonl", "mcp/bfcl_function_docs.jsonl"} {
+		ct := tally{}
+		for i, r := range e.c.rows[file] {
+			s, err := detect.NewMCPScanner(detect.MCPOptions{})
+			if err != nil {
+				return sec, nil, err
+			}
+			if r.Shadows != "" {
+				if _, err := s.RegisterTool("original", detect.Tool{Name: r.Shadows, Description: "original tool"}); err != nil {
+					return sec, nil, fmt.Errorf("%s:%d: register shadowed tool: %w", file, i+1, err)
+				}
+			}
+			hit, err := pass.run(ctx, string(r.Tool), func(ctx context.Context, def string) (bool, error) {
+				th, err := s.ScanToolJSON(ctx, "server", []byte(def))
+				return err != nil || detect.Blocking(th), err
+			})
+			if err != nil && ctx.Err() != nil {
+				return sec, nil, err
+			}
+			files.add(file, r.positive(), hit)
+			ct.add(r.Category, r.positive(), hit)
+		}
+		sec.Tables = append(sec.Tables, table{Title: "`" + file + "` — per category", Key: "category", Rows: ct.sorted(), Total: files[file]})
+	}
+	sec.Tables = append(sec.Tables, table{Title: "Per file", Key: "file", Rows: files.sorted()})
+	tpr, _ := files["mcp/msb_tool_signatures.jsonl"].TPR()
+	worst, worstName := 0.0, ""
+	for _, c := range files.sorted() {
+		if v, ok := c.FPR(); ok && v >= worst {
+			worst, worstName = v, c.Group
+		}
+	}
+	tg = append(tg, target{"MCP poisoning (tuning data)", "TPR ≥ 90% with FPR ≤ 1%",
+		fmt.Sprintf("TPR %.1f%% (MSB); highest FPR %.2f%% (%s)", 100*tpr, 100*worst, worstName),
+		yesNo(tpr >= 0.9 && worst <= 0.01)})
+	sec.Speed = append(sec.Speed, speed{"corpus pass (parse + scan per definition)", pass.String()})
+	if e.bench && len(e.c.rows["mcp/bfcl_function_docs.jsonl"]) > 0 {
+		s, err := detect.NewMCPScanner(detect.MCPOptions{})
+		if err != nil {
+			return sec, nil, err
+		}
+		tool, err := detect.ParseTool(e.c.rows["mcp/bfcl_function_docs.jsonl"][0].Tool)
+		if err != nil {
+			return sec, nil, fmt.Errorf("parse benchmark tool: %w", err)
+		}
+		r := bench(len(tool.Description)+len(tool.InputSchema), func() { _, _ = s.ScanTool(ctx, "bench", tool) })
+		sec.Speed = append(sec.Speed, speed{"ScanTool, one ordinary definition (parsed)", r.String()})
+		tg = append(tg, target{"MCP speed", "≤ 5 µs per tool", r.usString(), yesNo(r.us() <= 5)})
+	} else {
+		tg = append(tg, target{"MCP speed", "≤ 5 µs per tool", "—", "not measured"})
+	}
+	return sec, tg, nil
+}
+
+func (e *evaluator) response(ctx context.Context) (section, []target, error) {
+	sec := section{Title: "Tool responses (`detect.ResponseScanner`)"}
+	sec.Intro = append(sec.Intro, "A response counts as flagged when `ScanResponse` reports it unsafe. Ordinary "+
+		"tool-call JSON stands in for ordinary tool output (a proxy: no corpus has labelled tool outputs); "+
+		"BIPIA gives attacks and the e-mails, tables and code they hide in.")
+	s, err := detect.NewResponseScanner(detect.ResponseOptions{})
+	if err != nil {
+		return sec, nil, err
+	}
+	files, cats := tally{}, tally{}
+	pass := newPassTimer(e.bench)
+	for _, file := range []string{"toolcalls/bfcl_calls.jsonl", "injection/bipia.jsonl", "injection/wildguard_benign.jsonl"} {
+		for _, r := range e.c.rows[file] {
+			tool := r.Call.Tool
+			hit, err := pass.run(ctx, r.Text, func(ctx context.Context, text string) (bool, error) {
+				res := s.ScanResponse(ctx, text, tool)
+				return !res.Safe, ctx.Err()
+			})
+			if err != nil {
+				return sec, nil, err
+			}
+			files.add(file, r.positive(), hit)
+			cats.add(file+" / "+topCategory(r.Category), r.positive(), hit)
+		}
+	}
+	sec.Tables = append(sec.Tables,
+		table{Title: "Per file", Key: "file", Rows: files.sorted()},
+		table{Title: "Per category", Key: "file / category", Rows: cats.sorted()})
+	sec.Speed = append(sec.Speed, speed{"corpus pass", pass.String()})
+	if e.bench {
+		kib := benignText(e.c.rows["injection/bipia.jsonl"], 1<<10)
+		r := bench(len(kib), func() { _ = s.ScanResponse(ctx, kib, "read_email") })
+		sec.Speed = append(sec.Speed, speed{"ScanResponse, 1 KiB", r.String()})
+	}
+	return sec, nil, nil
+}
+
+// injectionModelNotes describe the model and its history; they are part of
+// the report, not measured in the run.
+var injectionModelNotes = []string{
+	"**Model.** Logistic regression (AdaGrad, classes balanced, seed 20260401) over 2^18 hashed features of " +
+		"the normalised text: byte 3/4/5-grams (white space collapsed, digits mapped to 0; the last five bytes " +
+		"are kept in one 64-bit register, so each gram costs one multiplication to hash) and word uni/bigrams, " +
+		"the sum normalised by √(feature count), int8-quantised weights (256 KiB, embedded). Texts longer than " +
+		"1 KiB are scored in 1 KiB windows stepping by 256 bytes and the highest window counts. Thresholds are " +
+		"fixed a priori (strict 0.5, balanced 0.7, permissive 0.9). Retrain with `go run ./internal/train` " +
+		"(deterministic: the same corpora give the same file byte for byte).",
+	"**Training data.** The training-split corpus rows plus synthetic examples composed from parts (never " +
+		"corpus sentences): directives to an assistant in 15 languages planted in e-mails, tables, HTML " +
+		"comments, code comments, JSON and reviews; indirect forms — directives about the assistant's own " +
+		"output (\"modify your answer to ...\", \"reply using ...\" in twenty languages and encodings), requests to " +
+		"plant harmful code in the assistant's solution, and ordinary tasks appended to data with a linking " +
+		"phrase (\"Also, ...\", \"In addition, ...\"); and benign look-alikes — the same ordinary tasks asked " +
+		"on their own, requests addressed to a person in e-mails, code answers with snippets, security writing " +
+		"about injection.",
+	"**Before and after** (held out, rules + model, balanced). Previous model: bipia TPR 73.6% (92/125) — " +
+		"code_attack 88.0% (44/50), text_attack 64.0% (48/75) — FPR 0.00% (0/285); WildGuard FPR 0.00% (0/289); " +
+		"Check on 1 KiB 20–30 µs, 42–50 MB/s on large input. The current figures are in the tables below. " +
+		"The remaining misses are the text_attack sub-categories that are plain tasks (Business Intelligence, " +
+		"Conversational Agent, Research Assistance, Sentiment Analysis, Task Automation): shown without the " +
+		"data they were planted in, nothing separates them from a user's own request, and flagging them would " +
+		"flag ordinary prompts such as WildGuard's. In real use they arrive inside an e-mail or table, where " +
+		"the planted-task training examples apply. A 2^16-bucket table lost one held-out attack and showed no " +
+		"measurable speed gain on the shared machine, so the table stays at 2^18.",
+}
