@@ -89,6 +89,7 @@ func newRoot(env Env) *cobra.Command {
 		newDemoCmd(),
 		newMCPCmd(),
 		newCheckCmd(), newScanCmd(), newInstallHooksCmd(), newInitCmd(),
+		newServeCmd(), newTokenCmd(),
 	)
 	return root
 }

@@ -1,0 +1,500 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/agentos/agentos/approval"
+	"github.com/agentos/agentos/audit"
+	auditsqlite "github.com/agentos/agentos/audit/sqlite"
+	"github.com/agentos/agentos/policy"
+	"github.com/agentos/agentos/server"
+)
+
+// serveConfigFile is the optional configuration file read from the
+// working directory (or AGENTOS_CONFIG / --config).
+const serveConfigFile = "agentos.yaml"
+
+// ServeConfig is the daemon's resolved configuration. Each setting comes
+// from, in order of precedence, a flag, an AGENTOS_* environment
+// variable, agentos.yaml, or its default.
+type ServeConfig struct {
+	Addr                  string
+	DataDir               string
+	Policies              []string
+	TLSCert, TLSKey       string
+	InsecureNoAuth        bool
+	LogLevel              string
+	LogFormat             string
+	OTLPEndpoint          string
+	MaxBodyBytes          int64
+	ShutdownTimeout       time.Duration
+	ApprovalTimeout       time.Duration
+	ApprovalWebhook       string
+	ApprovalWebhookSecret string
+
+	// Sources maps each setting's name to where its value came from:
+	// "flag", "env", the config file's path, or "default".
+	Sources map[string]string
+}
+
+// serveSetting describes one setting: its name (the flag, the yaml key
+// with - → _, and AGENTOS_<NAME> with - → _ upper-cased), its default and
+// how to apply a string value.
+type serveSetting struct {
+	name   string
+	def    string
+	usage  string
+	secret bool
+	set    func(c *ServeConfig, v string) error
+	show   func(c *ServeConfig) string
+}
+
+func serveSettings() []serveSetting {
+	str := func(f func(c *ServeConfig) *string) (func(*ServeConfig, string) error, func(*ServeConfig) string) {
+		return func(c *ServeConfig, v string) error { *f(c) = v; return nil },
+			func(c *ServeConfig) string { return *f(c) }
+	}
+	dur := func(f func(c *ServeConfig) *time.Duration) (func(*ServeConfig, string) error, func(*ServeConfig) string) {
+		return func(c *ServeConfig, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 {
+					return fmt.Errorf("want a duration such as 30s, got %q", v)
+				}
+				*f(c) = d
+				return nil
+			},
+			func(c *ServeConfig) string { return f(c).String() }
+	}
+	var out []serveSetting
+	add := func(name, def, usage string, secret bool, set func(*ServeConfig, string) error, show func(*ServeConfig) string) {
+		out = append(out, serveSetting{name: name, def: def, usage: usage, secret: secret, set: set, show: show})
+	}
+	s, g := str(func(c *ServeConfig) *string { return &c.Addr })
+	add("addr", "127.0.0.1:8080", "address to listen on", false, s, g)
+	s, g = str(func(c *ServeConfig) *string { return &c.DataDir })
+	add("data-dir", "agentos-data", "data directory (audit log, signing key, tokens)", false, s, g)
+	add("policy", "", "policy file or directory, comma-separated (default: ./policies if present, else the built-in default policy)", false,
+		func(c *ServeConfig, v string) error {
+			c.Policies = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					c.Policies = append(c.Policies, p)
+				}
+			}
+			return nil
+		}, func(c *ServeConfig) string { return strings.Join(c.Policies, ",") })
+	s, g = str(func(c *ServeConfig) *string { return &c.TLSCert })
+	add("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS", false, s, g)
+	s, g = str(func(c *ServeConfig) *string { return &c.TLSKey })
+	add("tls-key", "", "TLS private key file (PEM)", false, s, g)
+	add("insecure-no-auth", "false", "serve without authentication (local experiments only; loopback only)", false,
+		func(c *ServeConfig, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.InsecureNoAuth = b
+			return nil
+		}, func(c *ServeConfig) string { return strconv.FormatBool(c.InsecureNoAuth) })
+	add("log-level", "info", "log level: debug, info, warn or error", false, func(c *ServeConfig, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return fmt.Errorf("want debug, info, warn or error, got %q", v)
+	}, func(c *ServeConfig) string { return c.LogLevel })
+	add("log-format", "text", "log format: text or json", false, func(c *ServeConfig, v string) error {
+		if v != "text" && v != "json" {
+			return fmt.Errorf("want text or json, got %q", v)
+		}
+		c.LogFormat = v
+		return nil
+	}, func(c *ServeConfig) string { return c.LogFormat })
+	s, g = str(func(c *ServeConfig) *string { return &c.OTLPEndpoint })
+	add("otlp-endpoint", "", "OTLP/HTTP endpoint (host:port) receiving a span per governed action; empty: no tracing", false, s, g)
+	add("max-body-bytes", "1048576", "largest request body accepted", false, func(c *ServeConfig, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<20 {
+			return fmt.Errorf("want a number of bytes from 1024 to 67108864, got %q", v)
+		}
+		c.MaxBodyBytes = n
+		return nil
+	}, func(c *ServeConfig) string { return strconv.FormatInt(c.MaxBodyBytes, 10) })
+	d, dg := dur(func(c *ServeConfig) *time.Duration { return &c.ShutdownTimeout })
+	add("shutdown-timeout", "30s", "how long shutdown waits for requests in flight", false, d, dg)
+	d, dg = dur(func(c *ServeConfig) *time.Duration { return &c.ApprovalTimeout })
+	add("approval-timeout", "10m", "life of an approval request whose rule sets no timeout", false, d, dg)
+	s, g = str(func(c *ServeConfig) *string { return &c.ApprovalWebhook })
+	add("approval-webhook", "", "URL receiving a signed POST for every approval step", false, s, g)
+	s, g = str(func(c *ServeConfig) *string { return &c.ApprovalWebhookSecret })
+	add("approval-webhook-secret", "", "HMAC secret signing approval webhooks", true, s, g)
+	return out
+}
+
+// envName is the environment variable of a setting.
+func envName(name string) string {
+	return "AGENTOS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// resolveServeConfig applies defaults, the config file, the environment
+// and the flags, in that order, and validates the result. getenv reads
+// the environment; flag returns a flag's value and whether it was set.
+func resolveServeConfig(configPath string, configExplicit bool, getenv func(string) string,
+	flag func(name string) (string, bool)) (*ServeConfig, error) {
+	c := &ServeConfig{Sources: map[string]string{}}
+	settings := serveSettings()
+	for _, st := range settings {
+		if err := st.set(c, st.def); err != nil {
+			return nil, fmt.Errorf("default of %s: %w", st.name, err)
+		}
+		c.Sources[st.name] = "default"
+	}
+	file := map[string]string{}
+	if b, err := os.ReadFile(configPath); err == nil {
+		var root yaml.Node
+		if err := yaml.Unmarshal(b, &root); err != nil {
+			return nil, fmt.Errorf("%s: %v", configPath, err)
+		}
+		if len(root.Content) > 0 {
+			m := root.Content[0]
+			if m.Kind != yaml.MappingNode {
+				return nil, fmt.Errorf("%s:%d:%d: want a mapping of settings", configPath, m.Line, m.Column)
+			}
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				k, v := m.Content[i], m.Content[i+1]
+				name := strings.ReplaceAll(k.Value, "_", "-")
+				if !slices.ContainsFunc(settings, func(s serveSetting) bool { return s.name == name }) {
+					return nil, fmt.Errorf("%s:%d:%d: %s: unknown setting", configPath, k.Line, k.Column, k.Value)
+				}
+				switch v.Kind {
+				case yaml.ScalarNode:
+					file[name] = v.Value
+				case yaml.SequenceNode:
+					var items []string
+					for _, it := range v.Content {
+						items = append(items, it.Value)
+					}
+					file[name] = strings.Join(items, ",")
+				default:
+					return nil, fmt.Errorf("%s:%d:%d: %s: want a value or a list", configPath, v.Line, v.Column, k.Value)
+				}
+			}
+		}
+	} else if configExplicit || !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config: %v", err)
+	}
+	for _, st := range settings {
+		v, src := "", ""
+		if fv, ok := flag(st.name); ok {
+			v, src = fv, "flag --"+st.name
+		} else if ev := getenv(envName(st.name)); ev != "" {
+			v, src = ev, "env "+envName(st.name)
+		} else if yv, ok := file[st.name]; ok {
+			v, src = yv, configPath
+		} else {
+			continue
+		}
+		if err := st.set(c, v); err != nil {
+			return nil, fmt.Errorf("setting %s (from %s): %v", st.name, src, err)
+		}
+		c.Sources[st.name] = src
+	}
+	return c, c.validate()
+}
+
+// validate checks settings that depend on each other.
+func (c *ServeConfig) validate() error {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("setting addr: %q is not host:port: %v", c.Addr, err)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("settings tls-cert and tls-key: give both or neither")
+	}
+	if !loopback(host) && (c.TLSCert == "" || c.InsecureNoAuth) {
+		return fmt.Errorf("setting addr: refusing to listen on non-loopback address %q without TLS (tls-cert, tls-key) and authentication", c.Addr)
+	}
+	if c.DataDir == "" {
+		return errors.New("setting data-dir: must not be empty")
+	}
+	if c.ApprovalWebhookSecret != "" && c.ApprovalWebhook == "" {
+		return errors.New("setting approval-webhook-secret: needs approval-webhook")
+	}
+	return nil
+}
+
+// loopback reports whether host is a loopback name or address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// logValue shows a setting's value with secrets redacted.
+func (c *ServeConfig) logAttrs() []any {
+	var out []any
+	for _, st := range serveSettings() {
+		v := st.show(c)
+		if st.secret && v != "" {
+			v = "[REDACTED]"
+		}
+		out = append(out, slog.Group(strings.ReplaceAll(st.name, "-", "_"), slog.String("value", v),
+			slog.String("source", c.Sources[st.name])))
+	}
+	return out
+}
+
+type serveParams struct {
+	config string
+}
+
+func newServeCmd() *cobra.Command {
+	p := &serveParams{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the governance daemon: HTTP API, dashboard, metrics",
+		Long: "serve runs the kernel behind an HTTP API (/v1), the dashboard (/ui/) and Prometheus\n" +
+			"metrics (/metrics). With no flags it listens on 127.0.0.1:8080, keeps its data in\n" +
+			"./agentos-data, loads ./policies (or the built-in default policy) and prints an admin\n" +
+			"token on first start. Settings: flags > AGENTOS_* environment > agentos.yaml > defaults.",
+		Args: cobra.NoArgs,
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&p.config, "config", "", "configuration file (default ./agentos.yaml if present, or $AGENTOS_CONFIG)")
+	for _, st := range serveSettings() {
+		if st.name == "insecure-no-auth" {
+			fl.Bool(st.name, false, st.usage)
+			continue
+		}
+		fl.String(st.name, st.def, st.usage)
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		path, explicit := p.config, p.config != ""
+		if !explicit {
+			if env := os.Getenv("AGENTOS_CONFIG"); env != "" {
+				path, explicit = env, true
+			} else {
+				path = serveConfigFile
+			}
+		}
+		cfg, err := resolveServeConfig(path, explicit, os.Getenv, func(name string) (string, bool) {
+			f := cmd.Flags().Lookup(name)
+			if f == nil || !f.Changed {
+				return "", false
+			}
+			return f.Value.String(), true
+		})
+		if err != nil {
+			return exitf(ExitUsage, "%v", err)
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runServe(ctx, cfg, cmd.OutOrStdout(), cmd.ErrOrStderr(), nil)
+	}
+	return cmd
+}
+
+// runServe runs the daemon until ctx ends. ready, if set, receives the
+// bound address once the daemon serves.
+func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, ready chan<- string) error {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	hopts := &slog.HandlerOptions{Level: level}
+	var logger *slog.Logger
+	if cfg.LogFormat == "json" {
+		logger = slog.New(slog.NewJSONHandler(stderr, hopts))
+	} else {
+		logger = slog.New(slog.NewTextHandler(stderr, hopts))
+	}
+	logger.Info("configuration", cfg.logAttrs()...)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return exitf(ExitFailure, "setting data-dir: %v", err)
+	}
+	_ = os.Chmod(cfg.DataDir, 0o700)
+
+	// Policy: the configured paths, else ./policies, else the default.
+	paths, source := cfg.Policies, ""
+	var load policy.LoadFunc
+	switch {
+	case len(paths) > 0:
+		if err := checkPathsExist(paths); err != nil {
+			return err
+		}
+		source = strings.Join(paths, ", ")
+	default:
+		if st, err := os.Stat("policies"); err == nil && st.IsDir() {
+			paths, source = []string{"policies"}, "./policies"
+		}
+	}
+	if len(paths) > 0 {
+		load = func(context.Context) ([]*policy.Document, error) { return policy.LoadFiles(paths...) }
+	} else {
+		source = "the built-in default policy (no ./policies directory)"
+		load = func(context.Context) ([]*policy.Document, error) { return policy.DefaultDocuments() }
+	}
+
+	store, err := auditsqlite.Open(ctx, auditsqlite.Options{Path: filepath.Join(cfg.DataDir, auditDBFile),
+		Logger: logger.With("component", "audit-store")})
+	if err != nil {
+		return exitf(ExitFailure, "open audit log: %v", err)
+	}
+	defer store.Close()
+	alog, err := audit.Open(ctx, audit.Options{Store: store, Dir: cfg.DataDir, Logger: logger.With("component", "audit"),
+		Publishers: []audit.Publisher{audit.FilePublisher{Dir: filepath.Join(cfg.DataDir, "checkpoints")}}})
+	if err != nil {
+		return exitf(ExitFailure, "open audit log: %v", err)
+	}
+	defer alog.Close() // writes the final checkpoint
+
+	var tokens *server.TokenStore
+	var firstToken string
+	if !cfg.InsecureNoAuth {
+		tokens, err = server.OpenTokenStore(server.TokenStoreOptions{Path: filepath.Join(cfg.DataDir, server.TokensFile)})
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		if tokens.Len() == 0 {
+			if _, firstToken, err = tokens.Create(server.RoleAdmin, "", "admin"); err != nil {
+				return exitf(ExitFailure, "create admin token: %v", err)
+			}
+		}
+	}
+
+	aopts := approval.Options{DefaultTimeout: cfg.ApprovalTimeout}
+	if cfg.ApprovalWebhook != "" {
+		wh, err := approval.NewWebhook(approval.WebhookOptions{URL: cfg.ApprovalWebhook, Secret: []byte(cfg.ApprovalWebhookSecret),
+			Logger: logger.With("component", "webhook")})
+		if err != nil {
+			return exitf(ExitUsage, "setting approval-webhook: %v", err)
+		}
+		defer wh.Close()
+		aopts.Notifier = wh
+	}
+
+	var tracer server.Tracer
+	if cfg.OTLPEndpoint != "" {
+		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(cfg.OTLPEndpoint), otlptracehttp.WithInsecure())
+		if err != nil {
+			return exitf(ExitUsage, "setting otlp-endpoint: %v", err)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = tp.Shutdown(sctx)
+		}()
+		tracer = otelTracer{t: tp.Tracer("github.com/agentos/agentos/server")}
+	}
+
+	tlsOn := cfg.TLSCert != ""
+	srv, err := server.New(ctx, server.Options{
+		AuditLog: alog, Policy: load, PolicySource: source, WatchPaths: paths, Tokens: tokens,
+		InsecureNoAuth: cfg.InsecureNoAuth, TLS: tlsOn, Approval: aopts, MaxBodyBytes: cfg.MaxBodyBytes,
+		Tracer: tracer, Version: versionString(""), Logger: logger,
+	})
+	if err != nil {
+		return exitf(ExitFailure, "%v", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = srv.Shutdown(context.WithoutCancel(ctx))
+		return exitf(ExitFailure, "setting addr: %v", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	base := scheme + "://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "agentos serve: listening on %s\n", base)
+	fmt.Fprintf(stdout, "  policy:    %s (version %.12s)\n", source, srv.PolicyVersion())
+	fmt.Fprintf(stdout, "  data:      %s\n", cfg.DataDir)
+	fmt.Fprintf(stdout, "  dashboard: %s/ui/\n", base)
+	switch {
+	case cfg.InsecureNoAuth:
+		fmt.Fprintf(stdout, "  WARNING: authentication is disabled (--insecure-no-auth)\n")
+	case firstToken != "":
+		fmt.Fprintf(stdout, "  admin token (shown once, stored hashed in %s):\n    %s\n",
+			filepath.Join(cfg.DataDir, server.TokensFile), firstToken)
+	default:
+		fmt.Fprintf(stdout, "  tokens:    %s (agentos token create --role admin)\n", filepath.Join(cfg.DataDir, server.TokensFile))
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			errc <- hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: waiting for requests in flight", "timeout", cfg.ShutdownTimeout)
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	// SSE streams end when the server's hub closes; Shutdown would
+	// otherwise wait for them.
+	hs.RegisterOnShutdown(srv.Hub().Close)
+	herr := hs.Shutdown(sctx)
+	kerr := srv.Shutdown(sctx)
+	cerr := alog.Close()
+	logger.Info("stopped", "audit_checkpoint", cerr == nil)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return exitf(ExitFailure, "serve: %v", serveErr)
+	}
+	if err := errors.Join(herr, kerr, cerr); err != nil {
+		return exitf(ExitFailure, "shutdown: %v", err)
+	}
+	return nil
+}
+
+// otelTracer adapts an OpenTelemetry tracer to server.Tracer.
+type otelTracer struct{ t trace.Tracer }
+
+func (o otelTracer) Start(ctx context.Context, name, agentID, tool string) (context.Context, func(int, error)) {
+	ctx, span := o.t.Start(ctx, name, trace.WithAttributes(attribute.String("agentos.agent_id", agentID),
+		attribute.String("agentos.tool", tool)))
+	return ctx, func(code int, err error) {
+		span.SetAttributes(attribute.Int("agentos.code", code))
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
+}

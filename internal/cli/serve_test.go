@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestServeConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "agentos.yaml")
+	if err := os.WriteFile(file, []byte("addr: 127.0.0.1:9000\nlog_level: debug\ndata-dir: from-file\npolicy: [a.yaml, b.yaml]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AGENTOS_LOG_LEVEL": "warn", "AGENTOS_DATA_DIR": "from-env"}
+	flags := map[string]string{"data-dir": "from-flag"}
+	c, err := resolveServeConfig(file, true, func(k string) string { return env[k] },
+		func(n string) (string, bool) { v, ok := flags[n]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, got, want, src string }{
+		{"addr", c.Addr, "127.0.0.1:9000", file},
+		{"log-level", c.LogLevel, "warn", "env AGENTOS_LOG_LEVEL"},
+		{"data-dir", c.DataDir, "from-flag", "flag --data-dir"},
+		{"policy", strings.Join(c.Policies, ","), "a.yaml,b.yaml", file},
+		{"shutdown-timeout", c.ShutdownTimeout.String(), "30s", "default"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want || c.Sources[tt.name] != tt.src {
+			t.Errorf("%s = %q from %q, want %q from %q", tt.name, tt.got, c.Sources[tt.name], tt.want, tt.src)
+		}
+	}
+}
+
+func TestServeConfigErrorsNameTheSetting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	none := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		want       string
+	}{
+		{"unknown key", "adr: x\n", nil, "adr: unknown setting"},
+		{"bad level", "", map[string]string{"AGENTOS_LOG_LEVEL": "loud"}, "setting log-level"},
+		{"bad duration", "shutdown_timeout: soon\n", nil, "setting shutdown-timeout"},
+		{"public without tls", "addr: 0.0.0.0:8080\n", nil, "setting addr"},
+		{"half tls", "tls_cert: c.pem\n", nil, "tls-cert and tls-key"},
+		{"public insecure", "", map[string]string{"AGENTOS_ADDR": "10.0.0.1:80", "AGENTOS_TLS_CERT": "c", "AGENTOS_TLS_KEY": "k", "AGENTOS_INSECURE_NO_AUTH": "true"}, "setting addr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".yaml")
+			if err := os.WriteFile(file, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := resolveServeConfig(file, true, func(k string) string { return tt.env[k] }, none)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to name %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTokenCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run := func(args ...string) (string, int) {
+		var out, errb strings.Builder
+		code := Main(t.Context(), Env{Args: append(args, "--data-dir", dir), Stdout: &out, Stderr: &errb})
+		return out.String() + errb.String(), code
+	}
+	out, code := run("token", "create", "--role", "agent", "--agent", "a1", "--name", "bot")
+	if code != 0 || !strings.Contains(out, "agentos_") {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	secret := ""
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, "agentos_") {
+			secret = f
+		}
+	}
+	list, code := run("token", "list")
+	if code != 0 || !strings.Contains(list, "bot") || strings.Contains(list, secret) {
+		t.Fatalf("list: %d %s", code, list)
+	}
+	if out, code := run("token", "create", "--role", "agent"); code != ExitUsage {
+		t.Errorf("agent token without --agent: %d %s", code, out)
+	}
+	if out, code := run("token", "revoke", "bot"); code != 0 {
+		t.Errorf("revoke: %d %s", code, out)
+	}
+	if out, code := run("token", "revoke", "bot"); code != ExitFailure {
+		t.Errorf("revoke again: %d %s", code, out)
+	}
+}
