@@ -606,13 +606,30 @@ func runAuditVerifyProof(p auditVerifyProofParams, file string, stdin io.Reader,
 	if len(data) > maxProofBytes {
 		return exitf(ExitUsage, "proof is larger than %d bytes", maxProofBytes)
 	}
-	var proof audit.Proof
+	// A proof from the daemon also names the key it was signed with. That
+	// key is never trusted: the proof is checked with the key given by
+	// --key, and a proof naming another key fails.
+	var pf struct {
+		audit.Proof
+		VerifierKey string `json:"verifier_key,omitempty"`
+	}
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&proof); err != nil {
+	if err := dec.Decode(&pf); err != nil {
 		fmt.Fprintf(stderr, "FAIL: proof is not valid JSON: %v\n", err)
 		return silentExit(ExitFailure)
 	}
+	if pf.VerifierKey != "" {
+		trusted, err := os.ReadFile(p.key)
+		if err != nil {
+			return exitf(ExitUsage, "%v", err)
+		}
+		if strings.TrimSpace(string(trusted)) != strings.TrimSpace(pf.VerifierKey) {
+			fmt.Fprintf(stderr, "FAIL: the proof names the key %q, not the key in %s\n", pf.VerifierKey, p.key)
+			return silentExit(ExitFailure)
+		}
+	}
+	proof := pf.Proof
 	if err := audit.VerifyProof(&proof, v); err != nil {
 		fmt.Fprintf(stderr, "FAIL: %v\n", err)
 		return silentExit(ExitFailure)

@@ -280,3 +280,40 @@ func TestDemoDurableLogVerifies(t *testing.T) {
 		t.Errorf("verify-proof of a tampered proof: exit %d, want 1", code)
 	}
 }
+
+// TestVerifyProofFromDaemon checks a proof in the daemon's shape (with the
+// key it names): accepted when that key is the trusted one, refused when the
+// proof names another key.
+func TestVerifyProofFromDaemon(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errOut := run(t, "", "demo", "--data-dir", dir); code != 0 {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, proof, errOut := run(t, "", "audit", "prove", "2", "--data-dir", dir)
+	if code != 0 {
+		t.Fatalf("prove: exit %d: %s", code, errOut)
+	}
+	pubPath := filepath.Join(dir, "audit-signing.pub")
+	pub, err := os.ReadFile(pubPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(proof), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		key  string
+		want int
+	}{
+		{"the trusted key", strings.TrimSpace(string(pub)), 0},
+		{"another key", "evil+00000000+AAAA", 1},
+	} {
+		m["verifier_key"] = tt.key
+		b, _ := json.Marshal(m)
+		if code, out, errOut := run(t, string(b), "audit", "verify-proof", "--key", pubPath, "-"); code != tt.want {
+			t.Errorf("%s: exit %d, want %d\n%s%s", tt.name, code, tt.want, out, errOut)
+		}
+	}
+}
