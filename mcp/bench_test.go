@@ -120,3 +120,28 @@ func BenchmarkToolsList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProxyToolsCall measures one tools/call from an SDK client to
+// the fixture server over Streamable HTTP, directly and through the
+// Proxy; the difference is the HTTP proxy's added latency.
+func BenchmarkProxyToolsCall(b *testing.B) {
+	args := map[string]any{"msg": "hello"}
+	b.Run("direct", func(b *testing.B) {
+		e := newProxyEnv(b, proxyConfig{})
+		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(context.Background(),
+			&sdk.StreamableClientTransport{Endpoint: e.upstream.URL}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cs.Close()
+		benchCalls(b, cs, args)
+	})
+	b.Run("proxy", func(b *testing.B) {
+		e := newProxyEnv(b, proxyConfig{})
+		cs := e.connect(b, aliceToken, "", nil)
+		if _, err := cs.ListTools(context.Background(), nil); err != nil {
+			b.Fatal(err)
+		}
+		benchCalls(b, cs, args)
+	})
+}

@@ -51,6 +51,22 @@
 // audit event of kind mcp_message naming the server, session, method,
 // tool and stage; tools/call decisions are the kernel's tool_call events.
 //
+// # Transports
+//
+// [Proxy] is a Streamable HTTP reverse proxy built on the same Session: each
+// client session (or, for stateless 2026-07-28 clients, each principal)
+// runs a Session whose client side routes messages to the HTTP responses
+// they belong to and whose server side POSTs upstream. It authenticates
+// clients ([Authenticator], [TokenAuth]), serves protected-resource
+// metadata at [PRMPath], enforces an Origin allow-list and body limits,
+// binds session IDs to principals, checks Mcp-Method and Mcp-Name against
+// the body, and never forwards the client's token.
+//
+// [Approvals] is the standalone approval flow (a kernel.Approver on an
+// approval.Broker exchanging requests and votes through a directory);
+// [ReadClientConfig], [ConfigLocations] and [ScanToolList] back the
+// offline scanner; [NewKernelServer] is the kernel's own MCP server.
+//
 // # Processes
 //
 // [StartChild] runs an MCP server as a child process speaking stdio, with

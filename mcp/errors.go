@@ -57,6 +57,12 @@ var (
 	// ErrInvalidPins is the cause of an error loading a pin file that is
 	// not a pin file.
 	ErrInvalidPins = errors.New("mcp: invalid pin file")
+	// ErrUnauthenticated is the cause of an Authenticator's refusal: the
+	// request carries no acceptable credential.
+	ErrUnauthenticated = errors.New("mcp: unauthenticated")
+	// ErrInsecureListen is returned for a proxy or server listening on a
+	// non-loopback address without TLS.
+	ErrInsecureListen = errors.New("mcp: refusing to listen on a non-loopback address without TLS")
 )
 
 // DenialError is a refusal by the gateway, carried to the client as

@@ -361,11 +361,20 @@ type event struct {
 	allowed                              bool
 	rule, reason                         string
 	extra                                map[string]any
+	// principal is the authenticated client, if any; requestID the
+	// JSON-RPC ID of the client request the decision answers, if any.
+	principal, requestID string
 }
 
 // audit appends an mcp_message event; an error must deny what it records.
 func (g *Gateway) audit(ctx context.Context, ev event) error {
 	args := map[string]any{"server": ev.server, "method": ev.method, "stage": ev.stage}
+	if ev.principal != "" {
+		args["principal"] = bound(ev.principal, 256)
+	}
+	if ev.requestID != "" {
+		args["request_id"] = bound(ev.requestID, 128)
+	}
 	for k, v := range ev.extra {
 		args[k] = v
 	}

@@ -64,6 +64,9 @@ type envConfig struct {
 	// protocol is the protocol version the client asks for; "": the SDK's
 	// latest.
 	protocol string
+	// approver, if set, builds the kernel's Approver on the env's audit
+	// log.
+	approver func(kernel.Auditor) kernel.Approver
 }
 
 // pipePair returns two connected ends: what one writes the other reads.
@@ -84,6 +87,9 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	}
 	var pol Policy
 	kopts := kernel.Options{Auditor: e.log, Permissive: cfg.noPolicy}
+	if cfg.approver != nil {
+		kopts.Approver = cfg.approver(e.log)
+	}
 	if !cfg.noPolicy {
 		docs, err := policy.Parse("mcp-test.yaml", []byte(testPolicy))
 		if err != nil {

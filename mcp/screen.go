@@ -60,7 +60,7 @@ func (s *Session) screen(ctx context.Context, method, tool string, body json.Raw
 		action = "block"
 	}
 	out.reason = "the response contained " + strings.Join(cats, ", ")
-	err := s.g.audit(ctx, event{session: s.id, server: s.server, method: method, tool: tool, stage: StageResponse,
+	err := s.g.audit(ctx, event{session: s.id, principal: s.principal, server: s.server, method: method, tool: tool, stage: StageResponse,
 		action: action, allowed: !out.blocked, rule: cats[0], reason: out.reason,
 		extra: map[string]any{"threats": responseSummary(w.threats)}})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
@@ -29,14 +30,24 @@ type SessionOptions struct {
 	Server string
 	// ID identifies the session in audit events. "": a random ID.
 	ID string
+	// Principal names the authenticated client, when the transport
+	// authenticates one; policies see it as context.mcp_principal and
+	// audit events carry it. "": none.
+	Principal string
+	// ListTTL is how long a tool listing stays valid: a call after it
+	// lists the tools again first. For transports without list_changed
+	// notifications. 0: a listing stays valid until list_changed.
+	ListTTL time.Duration
 }
 
 // Session interposes the gateway between one client and one server. Build
 // it with Gateway.NewSession and run it once with Run.
 type Session struct {
-	g      *Gateway
-	server string
-	id     string
+	g         *Gateway
+	server    string
+	id        string
+	principal string
+	listTTL   time.Duration
 	// callCtx is the context passed to policy with every call; never
 	// modified.
 	callCtx map[string]any
@@ -61,6 +72,8 @@ type Session struct {
 	tools map[string]bool
 	// listed is set once a tools/list result was processed. Guarded by mu.
 	listed bool
+	// listedAt is when the tools were last listed. Guarded by mu.
+	listedAt time.Time
 	// stale counts list_changed notifications not yet followed by a
 	// re-list; calls are refused while it is not zero. Guarded by mu.
 	stale uint64
@@ -113,9 +126,16 @@ func (g *Gateway) NewSession(opts SessionOptions) (*Session, error) {
 		}
 		id = hex.EncodeToString(b[:])
 	}
+	if opts.ListTTL < 0 {
+		return nil, errors.New("mcp: SessionOptions.ListTTL is negative")
+	}
+	callCtx := map[string]any{"mcp_server": opts.Server, "mcp_session": id}
+	if opts.Principal != "" {
+		callCtx["mcp_principal"] = opts.Principal
+	}
 	return &Session{
-		g: g, server: opts.Server, id: id,
-		callCtx:    map[string]any{"mcp_server": opts.Server, "mcp_session": id},
+		g: g, server: opts.Server, id: id, principal: opts.Principal, listTTL: opts.ListTTL,
+		callCtx:    callCtx,
 		fromClient: make(map[idKey]*pending),
 		fromServer: make(map[idKey]string),
 		waiters:    make(map[string]chan *jsonrpc.Response),
@@ -454,7 +474,7 @@ func (s *Session) runCall(ctx context.Context, c *call, p *pending) {
 	defer c.cancel()
 	defer s.untrack(c.key, p)
 	if d := s.callable(ctx, c.tool); d != nil {
-		if err := s.g.audit(ctx, event{session: s.id, server: s.server, method: methodToolsCall, tool: c.tool,
+		if err := s.g.audit(ctx, event{session: s.id, principal: s.principal, requestID: idString(c.id), server: s.server, method: methodToolsCall, tool: c.tool,
 			stage: d.Stage, action: "deny", rule: d.Rule, reason: d.Reason}); err != nil {
 			d = &DenialError{Stage: StageAudit, Reason: "the denial could not be audited (fail closed)", Err: err}
 		}
@@ -565,6 +585,10 @@ func (s *Session) denialFor(err error) *DenialError {
 func (s *Session) callable(ctx context.Context, tool string) *DenialError {
 	s.mu.Lock()
 	listed := s.listed
+	if listed && s.listTTL > 0 && s.g.clock.Now().Sub(s.listedAt) >= s.listTTL {
+		listed = false
+		s.listed = false
+	}
 	s.mu.Unlock()
 	if !listed {
 		if err := s.relist(ctx); err != nil {
@@ -661,6 +685,7 @@ func (s *Session) relist(ctx context.Context) error {
 	s.mu.Lock()
 	s.tools = visible
 	s.listed = true
+	s.listedAt = s.g.clock.Now()
 	if s.generation == gen {
 		s.stale = 0
 	}

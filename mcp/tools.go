@@ -56,6 +56,7 @@ func (s *Session) clientList(ctx context.Context, m *jsonrpc.Response, raw []byt
 	if !p.cursor {
 		s.tools = make(map[string]bool, len(lr.visible))
 		s.listed = true
+		s.listedAt = s.g.clock.Now()
 		s.stale = 0
 	}
 	for _, n := range lr.visible {
@@ -165,7 +166,7 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 		if v.hide == nil && len(v.warn) == 0 {
 			continue
 		}
-		ev := event{session: s.id, server: s.server, method: methodToolsList, tool: v.name}
+		ev := event{session: s.id, principal: s.principal, server: s.server, method: methodToolsList, tool: v.name}
 		if v.hide != nil {
 			hiddenN++
 			ev.stage, ev.action, ev.rule, ev.reason = v.hide.Stage, "deny", v.hide.Rule, v.hide.Reason
@@ -179,7 +180,7 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 			return listResult{}, &DenialError{Stage: StageAudit, Reason: "the tool list could not be audited (fail closed)", Err: err}
 		}
 	}
-	if err := s.g.audit(ctx, event{session: s.id, server: s.server, method: methodToolsList, stage: "list",
+	if err := s.g.audit(ctx, event{session: s.id, principal: s.principal, server: s.server, method: methodToolsList, stage: "list",
 		action: "allow", allowed: true, reason: "tools listed",
 		extra: map[string]any{"tools": len(items), "hidden": hiddenN}}); err != nil {
 		return listResult{}, &DenialError{Stage: StageAudit, Reason: "the tool list could not be audited (fail closed)", Err: err}

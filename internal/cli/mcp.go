@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentos/agentos/approval"
 	"github.com/agentos/agentos/audit"
 	"github.com/agentos/agentos/audit/sqlite"
 	"github.com/agentos/agentos/kernel"
@@ -31,9 +32,9 @@ const auditFileName = "audit.db"
 func newMCPCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mcp",
-		Short: "Govern MCP servers: wrap them, manage tool pins",
+		Short: "Govern MCP servers: wrap or proxy them, scan client configs, manage pins and approvals",
 	}
-	cmd.AddCommand(newMCPWrapCmd(), newMCPPinsCmd())
+	cmd.AddCommand(newMCPWrapCmd(), newMCPPinsCmd(), newMCPProxyCmd(), newMCPApproveCmd(), newMCPScanCmd(), newMCPServeCmd())
 	return cmd
 }
 
@@ -65,6 +66,132 @@ type wrapParams struct {
 	denyAsToolError bool
 	logLevel        string
 	callTimeout     time.Duration
+	approveWebhook  string
+	approvalTimeout time.Duration
+}
+
+// gatewayStack is a gateway with everything it runs on.
+type gatewayStack struct {
+	g       *mcp.Gateway
+	k       *kernel.Kernel
+	alog    *audit.Log
+	approve *mcp.Approvals
+	closers []func()
+}
+
+func (st *gatewayStack) close() {
+	for i := len(st.closers) - 1; i >= 0; i-- {
+		st.closers[i]()
+	}
+}
+
+// openGateway loads the policy, opens the audit log and pins in dir,
+// starts a kernel with the agent and, with --approve-webhook, the
+// standalone approval flow, and returns the gateway.
+func openGateway(ctx context.Context, p wrapParams, dir string, logger *slog.Logger, stderr io.Writer) (_ *gatewayStack, err error) {
+	mode, err := mcp.ParseResponseMode(p.responseMode)
+	if err != nil {
+		return nil, exitf(ExitUsage, "--response-mode: %v", err)
+	}
+	st := &gatewayStack{}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	set, _, err := p.src.load()
+	if err != nil {
+		if printProblems(stderr, "", err) {
+			return nil, silentExit(ExitUsage)
+		}
+		return nil, err
+	}
+	engine := policy.NewEngine(policy.EngineOptions{})
+	engine.Swap(set)
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, auditFileName), Logger: logger})
+	if err != nil {
+		return nil, exitf(ExitFailure, "audit log: %v", err)
+	}
+	st.closers = append(st.closers, func() { store.Close() })
+	alog, err := audit.Open(ctx, audit.Options{Store: store, Dir: dir, Logger: logger})
+	if err != nil {
+		return nil, exitf(ExitFailure, "audit log: %v", err)
+	}
+	st.alog = alog
+	st.closers = append(st.closers, func() { alog.Close() })
+	kopts := kernel.Options{Policy: engine, Auditor: alog, Logger: logger}
+	if p.approveWebhook != "" {
+		hook, err := approval.NewWebhook(approval.WebhookOptions{URL: p.approveWebhook,
+			Secret: []byte(os.Getenv(webhookSecretEnv)), Logger: logger})
+		if err != nil {
+			return nil, exitf(ExitUsage, "--approve-webhook: %v", err)
+		}
+		st.closers = append(st.closers, func() { hook.Close() })
+		ap, err := mcp.NewApprovals(mcp.ApprovalsOptions{Dir: filepath.Join(dir, mcp.ApprovalDirName), Auditor: alog,
+			Webhook: hook, Timeout: p.approvalTimeout, Logger: logger})
+		if err != nil {
+			return nil, exitf(ExitFailure, "%v", err)
+		}
+		st.approve = ap
+		st.closers = append(st.closers, func() { ap.Close() })
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		go ap.Run(pctx, 0)
+		st.closers = append(st.closers, cancel)
+		kopts.Approver = ap
+	}
+	k, err := kernel.New(kopts)
+	if err != nil {
+		return nil, err
+	}
+	st.k = k
+	st.closers = append(st.closers, func() { k.Close() })
+	if _, err := k.Spawn(ctx, kernel.AgentSpec{ID: p.agentID, Role: "mcp-client",
+		Labels: map[string]string{"mcp_server": p.serverName}}); err != nil {
+		return nil, exitf(ExitUsage, "--agent-id: %v", err)
+	}
+	pins, err := mcp.OpenPins(mcp.PinOptions{Path: filepath.Join(dir, mcp.PinFileName)})
+	if err != nil {
+		return nil, exitf(ExitFailure, "%v", err)
+	}
+	g, err := mcp.New(mcp.Options{
+		Kernel: k, AgentID: p.agentID, Auditor: alog, Policy: engine, Pins: pins,
+		ApproveNewTools: p.approveNewTools, ResponseMode: mode, DenyAsToolError: p.denyAsToolError,
+		CallTimeout: p.callTimeout, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.g = g
+	st.closers = append(st.closers, func() { g.Close() })
+	return st, nil
+}
+
+// webhookSecretEnv names the environment variable holding the approval
+// webhook's signing secret.
+const webhookSecretEnv = "AGENTOS_WEBHOOK_SECRET"
+
+// addGatewayFlags adds the flags wrap and proxy share.
+func addGatewayFlags(cmd *cobra.Command, p *wrapParams) {
+	f := cmd.Flags()
+	p.src.addFlags(f)
+	f.StringVar(&p.agentID, "agent-id", "mcp-client", "agent the client's calls run as")
+	f.StringVar(&p.dataDir, "data-dir", "", "data directory for pins, approvals and the audit log (default $"+dataDirEnv+" or ~/.agentos)")
+	f.BoolVar(&p.approveNewTools, "approve-new-tools", false, "hide new tools until approved with 'agentos mcp pins approve'")
+	f.StringVar(&p.responseMode, "response-mode", "sanitize", "what to do with flagged responses: sanitize, block, warn or off")
+	f.BoolVar(&p.denyAsToolError, "deny-as-tool-error", false, "answer denied calls with an isError tool result instead of a JSON-RPC error")
+	f.StringVar(&p.logLevel, "log-level", "warn", "stderr log level: debug, info, warn or error")
+	f.DurationVar(&p.callTimeout, "call-timeout", mcp.DefaultCallTimeout, "longest a tools/call may take")
+	f.StringVar(&p.approveWebhook, "approve-webhook", "", "ask for require_approval decisions: POST each request to this URL (signed with $"+webhookSecretEnv+") and wait for 'agentos mcp approve ID'")
+	f.DurationVar(&p.approvalTimeout, "approval-timeout", 0, "how long a call waits for an approval (default 10m)")
+}
+
+// newLogger builds the stderr logger of a command.
+func newLogger(level string, stderr io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, exitf(ExitUsage, "--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
 func newMCPWrapCmd() *cobra.Command {
@@ -77,7 +204,9 @@ func newMCPWrapCmd() *cobra.Command {
 			"goes through the kernel (policy, approval, rate limits, audit) and responses are\n" +
 			"scanned. Logs go to stderr, never stdout. The exit code is the server's.\n\n" +
 			"Approvals cannot be asked for on a terminal here (stdin is the protocol):\n" +
-			"require_approval rules deny with their reason.",
+			"require_approval rules deny with their reason, unless --approve-webhook is\n" +
+			"given: then each request is posted to the webhook and waits for\n" +
+			"'agentos mcp approve ID'.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() != 0 {
@@ -86,17 +215,10 @@ func newMCPWrapCmd() *cobra.Command {
 			return runWrap(cmd.Context(), p, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	addGatewayFlags(cmd, &p)
 	f := cmd.Flags()
-	p.src.addFlags(f)
-	f.StringVar(&p.agentID, "agent-id", "mcp-client", "agent the client's calls run as")
 	f.StringVar(&p.serverName, "server-name", "", "server name for pins, policy and audit (default: from the command)")
-	f.StringVar(&p.dataDir, "data-dir", "", "data directory for pins and the audit log (default $"+dataDirEnv+" or ~/.agentos)")
 	f.BoolVar(&p.allowRisky, "allow-risky", false, "launch a command the command rating calls critical")
-	f.BoolVar(&p.approveNewTools, "approve-new-tools", false, "hide new tools until approved with 'agentos mcp pins approve'")
-	f.StringVar(&p.responseMode, "response-mode", "sanitize", "what to do with flagged responses: sanitize, block, warn or off")
-	f.BoolVar(&p.denyAsToolError, "deny-as-tool-error", false, "answer denied calls with an isError tool result instead of a JSON-RPC error")
-	f.StringVar(&p.logLevel, "log-level", "warn", "stderr log level: debug, info, warn or error")
-	f.DurationVar(&p.callTimeout, "call-timeout", mcp.DefaultCallTimeout, "longest a tools/call may take")
 	return cmd
 }
 
@@ -121,14 +243,9 @@ func serverNameOf(argv []string) string {
 }
 
 func runWrap(ctx context.Context, p wrapParams, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(p.logLevel)); err != nil {
-		return exitf(ExitUsage, "--log-level %q: want debug, info, warn or error", p.logLevel)
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	mode, err := mcp.ParseResponseMode(p.responseMode)
+	logger, err := newLogger(p.logLevel, stderr)
 	if err != nil {
-		return exitf(ExitUsage, "--response-mode: %v", err)
+		return err
 	}
 	if p.serverName == "" {
 		p.serverName = serverNameOf(argv)
@@ -140,49 +257,12 @@ func runWrap(ctx context.Context, p wrapParams, argv []string, stdin io.Reader, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return exitf(ExitFailure, "data directory: %v", err)
 	}
-	set, _, err := p.src.load()
-	if err != nil {
-		if printProblems(stderr, "", err) {
-			return silentExit(ExitUsage)
-		}
-		return err
-	}
-	engine := policy.NewEngine(policy.EngineOptions{})
-	engine.Swap(set)
-
-	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, auditFileName), Logger: logger})
-	if err != nil {
-		return exitf(ExitFailure, "audit log: %v", err)
-	}
-	defer store.Close()
-	alog, err := audit.Open(ctx, audit.Options{Store: store, Dir: dir, Logger: logger})
-	if err != nil {
-		return exitf(ExitFailure, "audit log: %v", err)
-	}
-	defer alog.Close()
-
-	k, err := kernel.New(kernel.Options{Policy: engine, Auditor: alog, Logger: logger})
+	st, err := openGateway(ctx, p, dir, logger, stderr)
 	if err != nil {
 		return err
 	}
-	defer k.Close()
-	if _, err := k.Spawn(ctx, kernel.AgentSpec{ID: p.agentID, Role: "mcp-client",
-		Labels: map[string]string{"mcp_server": p.serverName}}); err != nil {
-		return exitf(ExitUsage, "--agent-id: %v", err)
-	}
-	pins, err := mcp.OpenPins(mcp.PinOptions{Path: filepath.Join(dir, mcp.PinFileName)})
-	if err != nil {
-		return exitf(ExitFailure, "%v", err)
-	}
-	g, err := mcp.New(mcp.Options{
-		Kernel: k, AgentID: p.agentID, Auditor: alog, Policy: engine, Pins: pins,
-		ApproveNewTools: p.approveNewTools, ResponseMode: mode, DenyAsToolError: p.denyAsToolError,
-		CallTimeout: p.callTimeout, Logger: logger,
-	})
-	if err != nil {
-		return err
-	}
-	defer g.Close()
+	defer st.close()
+	g := st.g
 
 	findings := mcp.RateCommand(argv, nil)
 	refused := mcp.Critical(findings) && !p.allowRisky
