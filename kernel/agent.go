@@ -104,6 +104,8 @@ type Agent struct {
 	// policyAgent is the immutable agent{id, role, ring, labels} of every
 	// policy input.
 	policyAgent map[string]any
+	// idValue is id as an interface value, for policy inputs.
+	idValue any
 }
 
 // ID returns the agent's ID.
@@ -235,6 +237,7 @@ func (k *Kernel) Spawn(ctx context.Context, spec AgentSpec) (*Agent, error) {
 		policyAgent: map[string]any{
 			"id": spec.ID, "role": spec.Role, "ring": int64(spec.Ring.Level()), "labels": policyLabels,
 		},
+		idValue: spec.ID,
 	}
 	a.sig = signals.New(signals.Options{AgentID: spec.ID, Parent: k.ctx, Clock: k.clock, Logger: k.log, HistorySize: k.sigHistory})
 	k.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/agentos/agentos/audit"
@@ -15,7 +16,8 @@ import (
 
 // Auditor records events. *audit.Memory and the durable logs implement it.
 // Append returns only once the event is recorded; an error makes the kernel
-// deny (fail closed).
+// deny (fail closed). Append must not keep e or ctx, nor use them, after it
+// returns: the kernel reuses both for later events.
 type Auditor interface {
 	Append(ctx context.Context, e *audit.Event) error
 }
@@ -23,21 +25,42 @@ type Auditor interface {
 // maxSummary bounds an outcome's result summary.
 const maxSummary = 128
 
+// auditBuf is a reusable audit event and append context.
+type auditBuf struct {
+	event audit.Event
+	ctx   *auditContext
+}
+
 // audit is step 7: exactly one event for the syscall in c. It runs detached
 // from the caller's cancellation (a client hanging up must not lose the
 // record) under its own deadline.
 func (k *Kernel) audit(ctx context.Context, c *call) error {
-	e := &audit.Event{
+	b, ok := k.audits.Get().(*auditBuf)
+	if !ok {
+		b = &auditBuf{ctx: new(auditContext)}
+	}
+	e := &b.event
+	*e = audit.Event{
 		Time:    k.clock.Now(),
-		AgentID: boundText(c.agentID, MaxAgentIDLen),
+		AgentID: c.agentID,
 		Kind:    audit.KindSyscall,
 		Tool:    c.sys.String(),
 		Args:    k.auditArgsJSON(c),
 		Outcome: audit.Outcome{Code: CodeOf(c.err), Error: boundText(errorText(c.err), maxErrorTextBytes)},
 	}
+	if c.agent == nil {
+		// An agent's ID is short ASCII (validAgentID); a caller's unknown
+		// ID may be anything.
+		e.AgentID = boundText(c.agentID, MaxAgentIDLen)
+	}
 	if c.sys == SysExec {
 		e.Kind = audit.KindToolCall
-		e.Tool = boundText(c.tool, MaxToolNameLen)
+		if c.toolValue == nil {
+			// A registered tool's name is short ASCII (validToolName).
+			e.Tool = boundText(c.tool, MaxToolNameLen)
+		} else {
+			e.Tool = c.tool
+		}
 	}
 	e.LatencyUS = e.Time.Sub(c.start).Microseconds()
 	if c.decided {
@@ -50,9 +73,26 @@ func (k *Kernel) audit(ctx context.Context, c *call) error {
 	if c.err == nil && c.value != nil {
 		e.Outcome.ResultHash, e.Outcome.ResultSummary = summarize(c.value)
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.auditTimeout)
-	defer cancel()
-	return k.auditor.Append(actx, e)
+	// The append's context: the caller's values without its cancellation
+	// (context.WithoutCancel; a context that cannot be cancelled is used
+	// as it is) and a deadline of its own.
+	values := ctx
+	if ctx.Done() != nil {
+		values = context.WithoutCancel(ctx)
+	}
+	now := e.Time
+	if _, wall := k.clock.(wallClock); !wall {
+		now = time.Now()
+	}
+	b.ctx.reset(values, now.Add(k.auditTimeout))
+	err := k.auditor.Append(b.ctx, e)
+	*e = audit.Event{}
+	if !b.ctx.release() {
+		// Someone took the context's channel; it is not reused.
+		b.ctx = new(auditContext)
+	}
+	k.audits.Put(b)
+	return err
 }
 
 // appendKernelEvent records an event about the kernel itself (agent

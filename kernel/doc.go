@@ -57,4 +57,14 @@
 // RWMutex; each agent's state is its signal dispatcher and atomics; the
 // tool registry is an immutable map swapped atomically. Nothing done per
 // syscall grows with the number of agents, tools or past events.
+//
+// # Performance
+//
+// The per-syscall scratch (the policy input maps, the audit event and the
+// append's context) is pooled and reused, so Policy.Evaluate must not keep
+// its input and Auditor.Append must not keep its event or context after
+// returning. Deadlines cost no timer unless someone waits on them: the
+// audit append's context and, when the caller's context cannot be
+// cancelled, the tool's context start their timers only when Done is
+// called. docs/benchmarks.md has the measured costs.
 package kernel

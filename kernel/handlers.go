@@ -243,7 +243,7 @@ func (k *Kernel) checkPolicy(ctx context.Context, c *call, a *Agent, r CheckPoli
 	if asked == nil {
 		in = nil
 	}
-	d := k.policy.Evaluate(ctx, k.input(a, SysExec, r.Action, in, &facts{target: r.Target}))
+	d := k.evaluate(ctx, a, SysExec, r.Action, nil, in, &facts{target: r.Target})
 	k.m.policyChecks.Add(1)
 	allowed := d.Allowed && !d.Error
 	switch d.Action {

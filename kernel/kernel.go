@@ -192,6 +192,11 @@ type Kernel struct {
 	closeOnce sync.Once
 
 	emptyArgs map[string]any // never modified: the args of an argument-less action
+
+	// inputs pools policy inputs (*inputBuf) between syscalls.
+	inputs sync.Pool
+	// audits pools audit events and their contexts (*auditBuf).
+	audits sync.Pool
 }
 
 // New returns a running Kernel.

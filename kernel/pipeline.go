@@ -35,10 +35,13 @@ type call struct {
 	agentID string
 	agent   *Agent
 	sys     Syscall
-	tool    string          // policy tool name
-	args    any             // decoded arguments, for the audit event
-	rawArgs json.RawMessage // EXEC arguments as given
-	target  string          // the other agent of SIGNAL/SEND, if any
+	tool    string // policy tool name
+	// toolValue is tool as an interface value when one is at hand (a
+	// registered tool's name), else nil.
+	toolValue any
+	args      any             // decoded arguments, for the audit event
+	rawArgs   json.RawMessage // EXEC arguments as given
+	target    string          // the other agent of SIGNAL/SEND, if any
 
 	decision policy.Decision
 	decided  bool // a decision (policy or kernel) was made
@@ -259,36 +262,6 @@ type facts struct {
 	target     string
 }
 
-// input builds the policy input of POLICY.md "Input".
-func (k *Kernel) input(a *Agent, sys Syscall, tool string, args any, f *facts) map[string]any {
-	calls, tokens := a.toolCalls.Load(), a.tokens.Load()
-	ctxFields := f.context
-	if ctxFields == nil {
-		ctxFields = k.emptyArgs
-	}
-	if args == nil {
-		args = k.emptyArgs
-	}
-	in := map[string]any{
-		"tool_name":       tool,
-		"action":          tool,
-		"agent_id":        a.id,
-		"syscall":         sys.String(),
-		"token_count":     tokens + f.tokens,
-		"tool_call_count": calls,
-		"confidence":      f.confidence,
-		"content":         f.content,
-		"agent":           a.policyAgent,
-		"args":            args,
-		"context":         ctxFields,
-		"usage":           map[string]any{"tool_calls": calls, "tokens": tokens, "cost_usd": 0.0},
-	}
-	if f.target != "" {
-		in["target"] = f.target
-	}
-	return in
-}
-
 // decide runs step 3 for an action: the policy decision, then approval or
 // nothing (rate limits are applied by admit, after budgets). It records
 // the decision in c and returns a *PolicyError when the action is denied.
@@ -313,7 +286,7 @@ func (k *Kernel) decide(ctx context.Context, c *call, a *Agent, args any, f *fac
 			Reason: "no policy configured: access denied (fail closed)"}
 		return &PolicyError{Syscall: c.sys, Policy: "kernel", Reason: c.decision.Reason, Err: ErrNoPolicy}
 	}
-	d := k.policy.Evaluate(ctx, k.input(a, c.sys, c.tool, args, f))
+	d := k.evaluate(ctx, a, c.sys, c.tool, c.toolValue, args, f)
 	k.m.policyChecks.Add(1)
 	c.decided = true
 	c.decision = d
@@ -508,6 +481,11 @@ func (k *Kernel) exec(ctx context.Context, c *call, a *Agent, r Exec) {
 	if args == nil {
 		in = nil
 	}
+	// Looked up before the decision only to reuse the tool's boxed name;
+	// the tool that runs is the one registered after the decision.
+	if t := k.tools.lookup(r.Tool); t != nil {
+		c.toolValue = t.nameValue
+	}
 	if err := k.decide(ctx, c, a, in, &f); err != nil {
 		c.err = err
 		return
@@ -519,7 +497,7 @@ func (k *Kernel) exec(ctx context.Context, c *call, a *Agent, r Exec) {
 	}
 	var schemaArgs any = args
 	if args == nil {
-		schemaArgs = map[string]any{}
+		schemaArgs = k.emptyArgs
 	}
 	if err := t.validateArgs(schemaArgs); err != nil {
 		c.err = err
@@ -538,22 +516,41 @@ func (k *Kernel) exec(ctx context.Context, c *call, a *Agent, r Exec) {
 }
 
 // runTool is step 5 for a tool: under ctx, the tool's timeout and the
-// agent's context (so SIGKILL cancels it), with panics recovered.
+// agent's context (so SIGKILL cancels it), with panics recovered. When the
+// caller's context can never be cancelled (the common library case), the
+// tool runs under a toolContext, which costs no timer unless the tool
+// waits on Done.
 func (k *Kernel) runTool(ctx context.Context, a *Agent, t *tool, raw json.RawMessage) (any, error) {
 	timeout := t.Timeout
 	if timeout == 0 {
 		timeout = k.toolTimeout
+	}
+	if ctx.Done() == nil {
+		tctx := newToolContext(ctx, a.sig.Context(), timeout)
+		v, panicked, err := callTool(tctx, t.Func, raw)
+		var tctxErr error
+		if err != nil {
+			tctxErr = tctx.Err()
+		}
+		tctx.release()
+		return k.toolOutcome(ctx, a, t, timeout, tctxErr, v, panicked, err)
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	stop := context.AfterFunc(a.sig.Context(), cancel)
 	defer stop()
 	v, panicked, err := callTool(tctx, t.Func, raw)
+	return k.toolOutcome(ctx, a, t, timeout, tctx.Err(), v, panicked, err)
+}
+
+// toolOutcome turns a tool call's result into runTool's: a terminated agent
+// wins, then the tool's error (naming the timeout if it passed).
+func (k *Kernel) toolOutcome(ctx context.Context, a *Agent, t *tool, timeout time.Duration, tctxErr error, v any, panicked bool, err error) (any, error) {
 	if a.sig.Context().Err() != nil {
 		return nil, refineCause(ErrTerminated, "Agent has been terminated during tool '"+t.Name+"'", context.Cause(a.sig.Context()))
 	}
 	if err != nil {
-		if !panicked && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		if !panicked && errors.Is(tctxErr, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("no result within %v: %w", timeout, errors.Join(context.DeadlineExceeded, err))
 		}
 		return nil, &ToolError{Tool: t.Name, Err: err, Panicked: panicked}

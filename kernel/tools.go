@@ -53,7 +53,8 @@ type ToolInfo struct {
 // tool is a registered tool with its compiled schema.
 type tool struct {
 	Tool
-	schema *jsonschema.Schema // nil: any object
+	schema    *jsonschema.Schema // nil: any object
+	nameValue any                // Name as an interface value, for policy inputs
 }
 
 // registry maps tool names to tools. Reads are lock-free (an immutable map
@@ -154,7 +155,7 @@ func compileTool(t Tool) (*tool, error) {
 	if t.Timeout < 0 {
 		return nil, fmt.Errorf("register tool %q: Timeout is negative", t.Name)
 	}
-	ct := &tool{Tool: t}
+	ct := &tool{Tool: t, nameValue: t.Name}
 	ct.Schema = bytes.Clone(t.Schema)
 	if len(bytes.TrimSpace(t.Schema)) == 0 {
 		ct.Schema = nil

@@ -41,6 +41,11 @@ type Set struct {
 	version  string
 	policies []string  // document names, in order
 	extPool  sync.Pool // *fieldExt, for the `matches` prefilter
+	// plan is the wildcard rules flattened for firstMatch; firstOnly
+	// says Evaluate can go straight to it (priority_first_match, no
+	// tool-pinned rules).
+	plan      []planStep
+	firstOnly bool
 }
 
 // backendEntry is a Backend with its precomputed names.
@@ -113,6 +118,8 @@ func Compile(docs []*Document, opts CompileOptions) (*Set, error) {
 	}
 	s.index()
 	s.assignSlots()
+	s.buildPlan()
+	s.firstOnly = s.strategy == StrategyPriorityFirstMatch && len(s.byTool) == 0
 
 	s.version = setVersion(docs, opts)
 	defAction := ActionAllow
@@ -331,6 +338,7 @@ func (c *setCompiler) compileCond(d *Document, src *Rule, field string, in Condi
 	if kindOf(target) == kNum {
 		cd.tnum, cd.isNum = toNum(target)
 	}
+	cd.fast = fastPath(&cd)
 	if op == opMatches {
 		pattern := string(appendPyStr(nil, target))
 		re, err := regexp.Compile(pattern)

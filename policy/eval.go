@@ -67,7 +67,7 @@ func (s *Set) Evaluate(ctx context.Context, input map[string]any) Decision {
 	fc := fieldCache{pool: &s.extPool}
 	var dp *Decision
 	var reason string
-	if s.strategy == StrategyPriorityFirstMatch && len(s.byTool) == 0 {
+	if s.firstOnly {
 		dp, reason = s.firstMatch(ctx, input, &fc)
 	} else {
 		dp, reason = s.evaluate(ctx, input, &fc, nil)
@@ -196,30 +196,141 @@ func (s *Set) evaluate(ctx context.Context, in map[string]any, fc *fieldCache, s
 	return nil, ""
 }
 
-// firstMatch is the common path: priority_first_match over the rules no
-// tool pins.
-func (s *Set) firstMatch(ctx context.Context, in map[string]any, fc *fieldCache) (*Decision, string) {
-rules:
+// planStep is one step of a Set's plan: the wildcard rules in order,
+// each condition-only rule as its conditions (with its common case
+// inline), any other rule as one step that runs compiledRule.match.
+type planStep struct {
+	kind stepKind
+	fast fastKind // stepCond: cond.fast
+	slot int8     // stepCond: cond.slot
+	last bool     // stepCond: the rule's last condition
+	rule int32    // index in Set.rules
+	next int32    // index of the next rule's first step
+	cond *compiledCond
+	// field is cond.field; flat says it has no dots (one map lookup).
+	field string
+	flat  bool
+	tstr  string  // fastStrEq: the target
+	tint  int64   // fastIntGt: the target
+	tflt  float64 // fastFloatLt: the target
+}
+
+// stepKind is what a planStep does.
+type stepKind uint8
+
+const (
+	stepCond   stepKind = iota // check one condition of a condition-only rule
+	stepAlways                 // a rule without selectors: it matches
+	stepRule                   // any other rule: compiledRule.match
+)
+
+// buildPlan flattens s.wild into s.plan. It runs after assignSlots.
+func (s *Set) buildPlan() {
+	s.plan = s.plan[:0]
 	for _, idx := range s.wild {
 		r := &s.rules[idx]
-		if r.condsOnly {
+		first := len(s.plan)
+		switch {
+		case !r.condsOnly:
+			s.plan = append(s.plan, planStep{kind: stepRule, rule: idx})
+		case len(r.conds) == 0:
+			s.plan = append(s.plan, planStep{kind: stepAlways, rule: idx})
+		default:
 			for i := range r.conds {
-				ok, err := r.conds[i].eval(in, fc)
-				if err != nil {
-					return &s.fail, ""
-				}
-				if !ok {
-					continue rules
+				c := &r.conds[i]
+				s.plan = append(s.plan, planStep{
+					kind: stepCond, fast: c.fast, slot: c.slot, last: i == len(r.conds)-1, rule: idx,
+					cond: c, field: c.field, flat: c.path == nil, tstr: c.tstr, tint: c.tnum.i, tflt: c.tnum.f,
+				})
+			}
+		}
+		for i := first; i < len(s.plan); i++ {
+			s.plan[i].next = int32(len(s.plan))
+		}
+	}
+}
+
+// firstMatch is the common path: priority_first_match over the rules no
+// tool pins, following s.plan. It decides exactly as trying each rule's
+// compiledRule.match in order would.
+func (s *Set) firstMatch(ctx context.Context, in map[string]any, fc *fieldCache) (*Decision, string) {
+	plan := s.plan
+	for i := 0; i < len(plan); {
+		st := &plan[i]
+		switch st.kind {
+		case stepAlways:
+			return &s.rules[st.rule].decision, ""
+		case stepRule:
+			r := &s.rules[st.rule]
+			ok, reason, err := r.match(ctx, in, fc)
+			if err != nil {
+				return &s.fail, ""
+			}
+			if ok {
+				return &r.decision, reason
+			}
+			i = int(st.next)
+			continue
+		}
+		// compiledCond.eval, with the common case inline.
+		var v any
+		var present bool
+		switch {
+		case st.slot >= 0 && fc.state[st.slot&(fieldSlots-1)] != 0:
+			v, present = fc.val[st.slot&(fieldSlots-1)], fc.state[st.slot&(fieldSlots-1)] == 2
+		case st.flat:
+			// fieldCache.load for a field without dots: one map lookup.
+			v, present = in[st.field]
+			if st.slot >= 0 {
+				j := st.slot & (fieldSlots - 1)
+				if present {
+					fc.state[j], fc.val[j] = 2, v
+				} else {
+					fc.state[j] = 1
 				}
 			}
-			return &r.decision, ""
+		default:
+			v, present = fc.load(st.cond, in)
 		}
-		ok, reason, err := r.match(ctx, in, fc)
-		if err != nil {
-			return &s.fail, ""
+		holds := false
+		if present && v != nil {
+			inline := true
+			switch st.fast {
+			case fastStrEq:
+				if x, ok := v.(string); ok {
+					holds = x == st.tstr
+				} else {
+					inline = false
+				}
+			case fastIntGt:
+				if x, ok := v.(int64); ok {
+					holds = x > st.tint
+				} else {
+					inline = false
+				}
+			case fastFloatLt:
+				if x, ok := v.(float64); ok {
+					holds = x < st.tflt
+				} else {
+					inline = false
+				}
+			default:
+				inline = false
+			}
+			if !inline {
+				var err error
+				if holds, err = st.cond.holds(v, fc); err != nil {
+					return &s.fail, ""
+				}
+			}
 		}
-		if ok {
-			return &r.decision, reason
+		switch {
+		case !holds:
+			i = int(st.next)
+		case st.last:
+			return &s.rules[st.rule].decision, ""
+		default:
+			i++
 		}
 	}
 	return nil, ""

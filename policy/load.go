@@ -560,6 +560,10 @@ type jsonBuilder struct {
 	dec   *json.Decoder
 	r     *rawDoc
 	lines []int // byte offsets at which lines start
+	// cur is the last offset locAt converted, with its line and column,
+	// so that converting the ascending offsets of a parse costs one pass
+	// over the input in total.
+	cur, curLine, curCol int
 }
 
 // start returns the offset of the next token: the JSON decoder's offset past
@@ -577,8 +581,32 @@ func (jb *jsonBuilder) start() int {
 	return off
 }
 
-// locAt converts a byte offset to a line and (rune) column.
+// locAt converts a byte offset to a line and (rune) column. Offsets at or
+// after the previous one continue from it; the column counts runes as
+// utf8.RuneCount does from the line's start, which gives the same count
+// when continued from any offset that is not a UTF-8 continuation byte
+// (no rune straddles it).
 func (jb *jsonBuilder) locAt(off int) Location {
+	off = min(max(off, 0), len(jb.data))
+	if jb.curLine == 0 {
+		jb.cur, jb.curLine, jb.curCol = 0, 1, 1
+	}
+	if off >= jb.cur && (jb.cur == len(jb.data) || utf8.RuneStart(jb.data[jb.cur])) {
+		seg := jb.data[jb.cur:off]
+		if i := bytes.LastIndexByte(seg, '\n'); i >= 0 {
+			jb.curLine += bytes.Count(seg, []byte{'\n'})
+			jb.curCol = 1 + utf8.RuneCount(seg[i+1:])
+		} else {
+			jb.curCol += utf8.RuneCount(seg)
+		}
+		jb.cur = off
+		return Location{File: jb.r.file, Line: jb.curLine, Col: jb.curCol}
+	}
+	return jb.locSearch(off)
+}
+
+// locSearch is locAt for any offset, from the table of line starts.
+func (jb *jsonBuilder) locSearch(off int) Location {
 	if jb.lines == nil {
 		jb.lines = []int{0}
 		for i, c := range jb.data {

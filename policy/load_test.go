@@ -504,3 +504,20 @@ func docToJSON(d *Document) map[string]any {
 	}
 	return map[string]any{"version": d.Version, "name": d.Name, "defaults": map[string]any{"action": d.Defaults.Action}, "rules": rules}
 }
+
+// BenchmarkLoad10Rules is loading a 10-rule YAML document from bytes:
+// parse, validate and compile, as a reload does.
+func BenchmarkLoad10Rules(b *testing.B) {
+	data := benchPolicy()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		docs, err := Parse("bench.yaml", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Compile(docs, CompileOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

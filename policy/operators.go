@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"regexp"
 	"strings"
 )
@@ -42,7 +43,46 @@ type compiledCond struct {
 	fold   bool           // lit is compared case-insensitively
 	litBG  []uint16       // lit's bigram hashes
 	slot   int8           // fieldCache slot; -1: not cached
+	fast   fastKind       // the inlined check of the common subject type
 	desc   string         // for traces: "token_count gt 4096"
+}
+
+// fastKind names a condition whose common case the evaluation loop
+// (firstMatch) checks inline: a string subject against a string target for eq/ne, an int64
+// subject against an int target or a float64 subject against a float
+// target for the orderings. Any other subject takes the general path
+// (holds), so the outcome is always that of holds.
+type fastKind uint8
+
+const (
+	fastNone fastKind = iota
+	fastStrEq
+	fastStrNe
+	fastIntGt
+	fastIntLt
+	fastIntGte
+	fastIntLte
+	fastFloatGt
+	fastFloatLt
+	fastFloatGte
+	fastFloatLte
+)
+
+// fastPath picks c's inline check.
+func fastPath(c *compiledCond) fastKind {
+	switch {
+	case c.isStr && c.op == opEq:
+		return fastStrEq
+	case c.isStr && c.op == opNe:
+		return fastStrNe
+	case !c.isNum || c.op < opGt || c.op > opLte:
+		return fastNone
+	case c.tnum.tag == numInt:
+		return fastIntGt + fastKind(c.op-opGt)
+	case c.tnum.tag == numFloat && !math.IsNaN(c.tnum.f):
+		return fastFloatGt + fastKind(c.op-opGt)
+	}
+	return fastNone
 }
 
 // lookupField finds field in in: the exact key first, then (EXT) a dotted
@@ -86,6 +126,39 @@ func (c *compiledCond) eval(in map[string]any, fc *fieldCache) (bool, error) {
 	}
 	if !ok || v == nil {
 		return false, nil
+	}
+	return c.holds(v, fc)
+}
+
+// holds reports whether the condition holds for the present, non-null
+// subject v.
+func (c *compiledCond) holds(v any, fc *fieldCache) (bool, error) {
+	switch c.fast {
+	case fastStrNe:
+		if s, isStr := v.(string); isStr {
+			return s != c.tstr, nil
+		}
+	case fastIntLt, fastIntGte, fastIntLte:
+		if x, isInt := v.(int64); isInt {
+			switch c.fast {
+			case fastIntLt:
+				return x < c.tnum.i, nil
+			case fastIntGte:
+				return x >= c.tnum.i, nil
+			}
+			return x <= c.tnum.i, nil
+		}
+	case fastFloatGt, fastFloatGte, fastFloatLte:
+		if x, isFloat := v.(float64); isFloat {
+			// NaN is unordered: every comparison is false, as in cmpNum.
+			switch c.fast {
+			case fastFloatGt:
+				return x > c.tnum.f, nil
+			case fastFloatGte:
+				return x >= c.tnum.f, nil
+			}
+			return x <= c.tnum.f, nil
+		}
 	}
 	switch c.op {
 	case opEq, opNe:

@@ -86,29 +86,60 @@ func validateSchema(r *rawDoc) Errors {
 
 // schemaValue converts a tree to what the validator accepts: big integers
 // become json.Number and non-finite floats their YAML spelling (the decoder
-// reports them where a number is wanted).
+// reports them where a number is wanted). It copies only the mappings and
+// lists on the way to a converted value; a tree without any is returned as
+// it is (the validator only reads it).
 func schemaValue(v any) any {
+	out, _ := schemaConvert(v)
+	return out
+}
+
+// schemaConvert is schemaValue, reporting whether anything changed.
+func schemaConvert(v any) (any, bool) {
 	switch v := v.(type) {
 	case map[string]any:
-		m := make(map[string]any, len(v))
+		var m map[string]any
 		for k, e := range v {
-			m[k] = schemaValue(e)
+			ne, changed := schemaConvert(e)
+			if !changed {
+				continue
+			}
+			if m == nil {
+				m = make(map[string]any, len(v))
+				for k2, e2 := range v {
+					m[k2] = e2
+				}
+			}
+			m[k] = ne
 		}
-		return m
+		if m == nil {
+			return v, false
+		}
+		return m, true
 	case []any:
-		l := make([]any, len(v))
+		var l []any
 		for i, e := range v {
-			l[i] = schemaValue(e)
+			ne, changed := schemaConvert(e)
+			if !changed {
+				continue
+			}
+			if l == nil {
+				l = append([]any(nil), v...)
+			}
+			l[i] = ne
 		}
-		return l
+		if l == nil {
+			return v, false
+		}
+		return l, true
 	case *big.Int:
-		return json.Number(v.String())
+		return json.Number(v.String()), true
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return reprFloat(v)
+			return reprFloat(v), true
 		}
 	}
-	return v
+	return v, false
 }
 
 // knownKeys lists the keys a mapping may have, by its kind, for "did you

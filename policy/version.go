@@ -3,7 +3,6 @@ package policy
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"hash"
 	"math"
 	"sort"
 	"strconv"
@@ -14,7 +13,7 @@ import (
 // backends' names and order, the CEL cost limit and the caller's named
 // policies. Equal inputs give equal versions across processes.
 func setVersion(docs []*Document, opts CompileOptions) string {
-	e := canon{h: sha256.New()}
+	e := canon{out: make([]byte, 0, 4096)}
 	e.str("agentos-policy-set/1")
 	e.int(int64(len(docs)))
 	for _, d := range docs {
@@ -42,31 +41,30 @@ func setVersion(docs []*Document, opts CompileOptions) string {
 		e.strs(n.BlockedPatterns)
 		e.strs(n.RequireApproval)
 	}
-	return hex.EncodeToString(e.h.Sum(nil))
+	sum := sha256.Sum256(e.out)
+	return hex.EncodeToString(sum[:])
 }
 
 // canon writes a self-delimiting encoding: every item is a tag byte, and
-// strings and collections carry their length.
+// strings and collections carry their length. The encoding is collected in
+// out and hashed once.
 type canon struct {
-	h   hash.Hash
-	buf []byte
+	out []byte
 }
 
-func (e *canon) tag(t byte) { e.h.Write([]byte{t}) }
+func (e *canon) tag(t byte) { e.out = append(e.out, t) }
 
 func (e *canon) str(s string) {
 	e.tag('s')
-	e.buf = strconv.AppendInt(e.buf[:0], int64(len(s)), 10)
-	e.buf = append(e.buf, ':')
-	e.h.Write(e.buf)
-	e.h.Write([]byte(s))
+	e.out = strconv.AppendInt(e.out, int64(len(s)), 10)
+	e.out = append(e.out, ':')
+	e.out = append(e.out, s...)
 }
 
 func (e *canon) int(i int64) {
 	e.tag('i')
-	e.buf = strconv.AppendInt(e.buf[:0], i, 10)
-	e.buf = append(e.buf, ';')
-	e.h.Write(e.buf)
+	e.out = strconv.AppendInt(e.out, i, 10)
+	e.out = append(e.out, ';')
 }
 
 func (e *canon) strs(ss []string) {
