@@ -65,6 +65,9 @@ func (k *Kernel) audit(ctx context.Context, c *call) error {
 	e.LatencyUS = e.Time.Sub(c.start).Microseconds()
 	if c.decided {
 		d := &c.decision
+		if c.answered != nil {
+			d = c.answered
+		}
 		e.Decision = audit.Decision{
 			Action: string(d.Action), Allowed: d.Allowed && c.err == nil, Rule: d.Rule,
 			Reason: boundText(d.Reason, maxErrorTextBytes), Policy: d.Policy, PolicyVersion: d.Version,

@@ -252,6 +252,11 @@ func (k *Kernel) checkPolicy(ctx context.Context, c *call, a *Agent, r CheckPoli
 		allowed = false
 	}
 	out["allowed"] = allowed
+	// The event of a CHECKPOLICY records the decision it answered, so the
+	// audit log shows the checked action as allowed or denied.
+	answered := d
+	answered.Allowed = allowed
+	c.answered = &answered
 	if !allowed {
 		reason := d.Reason
 		if d.Action == "require_approval" {

@@ -121,6 +121,12 @@ type Options struct {
 	// Auditor receives exactly one event per syscall. Required: New fails
 	// without one.
 	Auditor Auditor
+	// AuditFailOpen, when true, lets a syscall's result stand when its
+	// audit event cannot be appended: the failure is logged at error level
+	// and counted, and the kernel does not enter DEGRADED. false (the
+	// default): fail closed — the syscall fails with *AuditError and, until
+	// an append succeeds again, side-effecting syscalls are denied.
+	AuditFailOpen bool
 	// Limiter enforces rate_limit rules, keyed by agent and rule. nil: a
 	// limit.Limiter on Clock.
 	Limiter Limiter
@@ -158,6 +164,7 @@ type Options struct {
 type Kernel struct {
 	policy       Policy
 	permissive   bool
+	failOpen     bool // Options.AuditFailOpen
 	auditor      Auditor
 	limiter      Limiter
 	approver     Approver
@@ -222,6 +229,7 @@ func New(opts Options) (*Kernel, error) {
 	k := &Kernel{
 		policy:       opts.Policy,
 		permissive:   opts.Permissive,
+		failOpen:     opts.AuditFailOpen,
 		auditor:      opts.Auditor,
 		limiter:      opts.Limiter,
 		approver:     opts.Approver,
@@ -279,6 +287,9 @@ func New(opts Options) (*Kernel, error) {
 		} else {
 			k.log.Info("no policy: every action except self-scoped syscalls is denied (fail closed)")
 		}
+	}
+	if k.failOpen {
+		k.log.Warn("audit fail-open: an action whose audit event cannot be written still completes, unrecorded")
 	}
 	return k, nil
 }

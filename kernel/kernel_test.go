@@ -610,6 +610,69 @@ func TestAuditFailureDenies(t *testing.T) {
 	}
 }
 
+// TestAuditFailOpen: with AuditFailOpen an unrecorded syscall keeps its
+// result and the kernel stays RUNNING; the failure is still counted.
+func TestAuditFailOpen(t *testing.T) {
+	t.Parallel()
+	log, err := audit.NewMemory(audit.MemoryOptions{MaxEvents: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, kernel.Options{Permissive: true, Auditor: log, AuditFailOpen: true})
+	e.spawn(t, kernel.AgentSpec{ID: "a"}) // event 1
+	mustRegister(t, e.k, kernel.Tool{Name: "t", Func: echoTool})
+	if _, err := e.k.Syscall(t.Context(), "a", kernel.Exec{Tool: "t"}); err != nil { // event 2
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // the log is full: unrecorded, but the results stand
+		res, err := e.k.Syscall(t.Context(), "a", kernel.Exec{Tool: "t", Args: json.RawMessage(`{"x":1}`)})
+		if err != nil || res.Code != 0 || res.Value == nil {
+			t.Fatalf("fail-open exec %d = %+v, %v; want success", i, res, err)
+		}
+	}
+	if st := e.k.State(); st != kernel.Running {
+		t.Errorf("state = %v, want RUNNING", st)
+	}
+	if m := e.k.Metrics(); m.AuditFailures != 2 {
+		t.Errorf("audit failures = %d, want 2", m.AuditFailures)
+	}
+}
+
+// TestCheckPolicyEventRecordsTheAnswer: the audit event of a CHECKPOLICY
+// carries the decision about the checked action, so a denied check is a
+// denial in the log.
+func TestCheckPolicyEventRecordsTheAnswer(t *testing.T) {
+	t.Parallel()
+	set := compile(t, policy.ActionAllow, toolRule("no", "denied", policy.ActionDeny))
+	e := newEnv(t, kernel.Options{Policy: set})
+	e.spawn(t, kernel.AgentSpec{ID: "a"})
+	for _, tt := range []struct {
+		action      string
+		wantAllowed bool
+		wantRule    string
+	}{
+		{"denied", false, "no"},
+		{"fine", true, ""},
+	} {
+		before := e.log.Len()
+		res, err := e.k.Syscall(t.Context(), "a", kernel.CheckPolicy{Action: tt.action})
+		if err != nil || res.Code != 0 {
+			t.Fatalf("CHECKPOLICY %s: %+v, %v", tt.action, res, err)
+		}
+		if got := res.Value.(map[string]any)["allowed"]; got != tt.wantAllowed {
+			t.Errorf("CHECKPOLICY %s: allowed = %v, want %v", tt.action, got, tt.wantAllowed)
+		}
+		ev := e.log.Events(uint64(before), uint64(before+1))[0]
+		if ev.Decision.Allowed != tt.wantAllowed || ev.Decision.Rule != tt.wantRule {
+			t.Errorf("CHECKPOLICY %s: event decision %+v; want allowed=%v rule=%q",
+				tt.action, ev.Decision, tt.wantAllowed, tt.wantRule)
+		}
+		if !res.Decision.Allowed {
+			t.Errorf("CHECKPOLICY %s: the syscall's own decision %+v should allow the check", tt.action, res.Decision)
+		}
+	}
+}
+
 // TestOneEventPerSyscall: every syscall, whatever its outcome, appends
 // exactly one event.
 func TestOneEventPerSyscall(t *testing.T) {

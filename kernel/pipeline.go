@@ -44,6 +44,9 @@ type call struct {
 	target    string          // the other agent of SIGNAL/SEND, if any
 
 	decision policy.Decision
+	// answered, for CHECKPOLICY, is the decision about the checked action;
+	// the audit event records it instead of the syscall's own.
+	answered *policy.Decision
 	decided  bool // a decision (policy or kernel) was made
 	executed bool // the handler ran (side effects may have happened)
 	value    any
@@ -81,11 +84,17 @@ func (k *Kernel) Syscall(ctx context.Context, agentID string, req Request) (Resu
 	}
 	if aerr := k.audit(ctx, &c); aerr != nil {
 		k.m.auditFailures.Add(1)
-		if c.err == nil || c.executed {
+		switch {
+		case k.failOpen:
+			// Configured to let the result stand; the log line below is
+			// the only record of this action.
+		case c.err == nil || c.executed:
 			c.err = &AuditError{Syscall: c.sys, Executed: c.executed, Err: aerr}
 			c.value = nil
+			k.degrade()
+		default:
+			k.degrade()
 		}
-		k.degrade()
 		k.log.LogAttrs(ctx, slog.LevelError, "audit append failed",
 			slog.String("agent_id", agentID), slog.String("syscall", c.sys.String()),
 			slog.Bool("executed", c.executed), slog.String("error", aerr.Error()))

@@ -70,13 +70,13 @@ type ToolRequest struct {
 }
 
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"name": "agentos", "version": s.opts.Version,
+	s.writeJSON(w, http.StatusOK, map[string]any{"name": "agentos", "version": s.opts.Version,
 		"api": "/v1", "dashboard": "/ui/", "openapi": "docs/openapi.yaml"})
 }
 
 func (s *Server) handleSpawn(w http.ResponseWriter, r *http.Request) {
 	var req SpawnRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := s.decodeJSON(r, &req, false); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -109,7 +109,7 @@ func (s *Server) handleSpawn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hub.Publish(EventLifecycle, map[string]any{"event": "spawned", "agent": a.Info()})
-	writeJSON(w, http.StatusCreated, a.Info())
+	s.writeJSON(w, http.StatusCreated, a.Info())
 }
 
 // isSpawnValidation reports whether a Spawn error is about the spec
@@ -124,7 +124,7 @@ func isSpawnValidation(err error) bool {
 }
 
 func (s *Server) handleListAgents(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"agents": s.k.List()})
+	s.writeJSON(w, http.StatusOK, map[string]any{"agents": s.k.List()})
 }
 
 func (s *Server) handleGetAgent(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +133,7 @@ func (s *Server) handleGetAgent(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, kernel.ErrAgentNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.Info())
+	s.writeJSON(w, http.StatusOK, a.Info())
 }
 
 func (s *Server) handleDestroy(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +144,7 @@ func (s *Server) handleDestroy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hub.Publish(EventLifecycle, map[string]any{"event": "destroyed", "agent_id": id})
-	writeJSON(w, http.StatusOK, map[string]any{"destroyed": id})
+	s.writeJSON(w, http.StatusOK, map[string]any{"destroyed": id})
 }
 
 // handleSignal sends a signal. An admin signals as the operator (ring 0,
@@ -152,7 +152,7 @@ func (s *Server) handleDestroy(w http.ResponseWriter, r *http.Request) {
 // SYS_SIGNAL, which policy governs.
 func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 	var req SignalRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := s.decodeJSON(r, &req, false); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -174,7 +174,7 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, in)
+		s.writeJSON(w, http.StatusOK, in)
 		return
 	}
 	s.governed(w, r, id, "SYS_SIGNAL", kernel.Signal{Signal: sig, Reason: req.Reason})
@@ -182,7 +182,7 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleSyscall(w http.ResponseWriter, r *http.Request) {
 	var req SyscallRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := s.decodeJSON(r, &req, false); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -204,7 +204,7 @@ func (s *Server) handleSyscall(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleTool(w http.ResponseWriter, r *http.Request) {
 	var req ToolRequest
-	if err := decodeJSON(r, &req, true); err != nil {
+	if err := s.decodeJSON(r, &req, true); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -233,7 +233,7 @@ func (s *Server) governed(w http.ResponseWriter, r *http.Request, agentID, op st
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SyscallResult{Code: res.Code, Value: res.Value, Decision: wireDecision(res.Decision)})
+	s.writeJSON(w, http.StatusOK, SyscallResult{Code: res.Code, Value: res.Value, Decision: wireDecision(res.Decision)})
 }
 
 // isAny reports whether err matches any of targets.
@@ -248,7 +248,7 @@ func isAny(err error, targets ...error) bool {
 
 // handleHealthz answers liveness: the process serves HTTP.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readiness checks what governed actions need: a running kernel, a
@@ -285,5 +285,5 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, map[string]any{"ready": ok, "checks": checks})
+	s.writeJSON(w, status, map[string]any{"ready": ok, "checks": checks})
 }

@@ -44,7 +44,7 @@ func (s *Server) handleListApprovals(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []approval.Ticket{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"approvals": list})
+	s.writeJSON(w, http.StatusOK, map[string]any{"approvals": list})
 }
 
 // handleGetApproval returns one request, for callers polling it.
@@ -60,7 +60,7 @@ func (s *Server) handleGetApproval(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, approval.ErrNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	s.writeJSON(w, http.StatusOK, t)
 }
 
 // handleVote casts the caller's vote; the broker counts distinct
@@ -68,7 +68,7 @@ func (s *Server) handleGetApproval(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleVote(approve bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req VoteRequest
-		if err := decodeJSON(r, &req, true); err != nil {
+		if err := s.decodeJSON(r, &req, true); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -80,6 +80,6 @@ func (s *Server) handleVote(approve bool) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, t)
+		s.writeJSON(w, http.StatusOK, t)
 	}
 }

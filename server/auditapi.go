@@ -93,7 +93,7 @@ func (s *Server) handleAuditQuery(w http.ResponseWriter, r *http.Request) {
 	if more && len(page.Events) > 0 {
 		page.NextCursor = strconv.FormatUint(page.Events[len(page.Events)-1].Seq, 10)
 	}
-	writeJSON(w, http.StatusOK, page)
+	s.writeJSON(w, http.StatusOK, page)
 }
 
 // VerifyResponse is the answer of GET /v1/audit/verify.
@@ -121,7 +121,7 @@ func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Error = err.Error()
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // ProofResponse is the answer of GET /v1/audit/proof/{seq}.
@@ -158,5 +158,5 @@ func (s *Server) handleAuditProof(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ProofResponse{Proof: p, VerifierKey: s.opts.AuditLog.VerifierKey()})
+	s.writeJSON(w, http.StatusOK, ProofResponse{Proof: p, VerifierKey: s.opts.AuditLog.VerifierKey()})
 }

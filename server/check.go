@@ -85,7 +85,7 @@ type CheckResponse struct {
 //     which uses the approval.
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	var req CheckRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := s.decodeJSON(r, &req, false); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -102,7 +102,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.m.ops.WithLabelValues("SYS_CHECKPOLICY").Inc()
+	s.m.opCheck.Inc()
 	ctx := r.Context()
 	var end func(int, error)
 	if s.opts.Tracer != nil {
@@ -116,7 +116,11 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := CheckResponse{AgentID: req.AgentID, Action: req.Action, PolicyVersion: s.PolicyVersion()}
+	set := s.pol.engine.Current()
+	out := CheckResponse{AgentID: req.AgentID, Action: req.Action}
+	if set != nil {
+		out.PolicyVersion = set.Version()
+	}
 	v, _ := res.Value.(map[string]any)
 	out.Allowed, _ = v["allowed"].(bool)
 	out.Reason, _ = v["reason"].(string)
@@ -126,10 +130,11 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errors.New("check: kernel returned no decision"))
 		return
 	}
-	if out.Allowed && out.Rule == "" {
+	if out.Allowed && out.Rule == "" && set != nil && s.pol.mayRateLimit(set.Version()) {
 		// The kernel reports the rule of denials only; find the rule of
-		// an allowed action to apply its rate limit.
-		out.Rule, out.Policy = s.allowingRule(r, &req)
+		// an allowed action to apply its rate limit. A policy set without
+		// rate_limit rules has none to find.
+		out.Rule, out.Policy = s.allowingRule(r, set, &req)
 	}
 	ri, known := policyRule(s, out.Policy, out.Rule)
 	if known {
@@ -154,7 +159,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // policyRule looks up a rule of the current set.
@@ -287,10 +292,9 @@ func approvers(t approval.Ticket) string {
 // allowingRule re-evaluates an allowed check with the input the kernel
 // builds for an EXEC of the action, to learn the deciding rule (the
 // kernel's CHECKPOLICY value names rules of denials only).
-func (s *Server) allowingRule(r *http.Request, req *CheckRequest) (rule, pol string) {
-	set := s.pol.engine.Current()
+func (s *Server) allowingRule(r *http.Request, set *policy.Set, req *CheckRequest) (rule, pol string) {
 	a := s.k.Agent(req.AgentID)
-	if set == nil || a == nil {
+	if a == nil {
 		return "", ""
 	}
 	args := map[string]any{}

@@ -94,7 +94,7 @@ func referenceRequestID(agent, action, ts string) string {
 func (c *compat) handleExecute(w http.ResponseWriter, r *http.Request) {
 	s := c.s
 	var req ExecuteRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := s.decodeJSON(r, &req, false); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -154,7 +154,7 @@ func (c *compat) handleExecute(w http.ResponseWriter, r *http.Request) {
 			Message: "the decision could not be recorded in the audit log and is denied"})
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // joinNames joins policy names for the audit record.
@@ -334,7 +334,7 @@ func (c *compat) last(n int) []InjectionRecord {
 
 func (c *compat) handleDetect(w http.ResponseWriter, r *http.Request) {
 	var req DetectRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := c.s.decodeJSON(r, &req, false); err != nil {
 		c.s.writeError(w, r, err)
 		return
 	}
@@ -342,12 +342,12 @@ func (c *compat) handleDetect(w http.ResponseWriter, r *http.Request) {
 		c.s.writeError(w, r, validation("text", "field required"))
 		return
 	}
-	writeJSON(w, http.StatusOK, c.detectOne(r, *req.Text, req.Source, req.CanaryTokens, req.Sensitivity))
+	c.s.writeJSON(w, http.StatusOK, c.detectOne(r, *req.Text, req.Source, req.CanaryTokens, req.Sensitivity))
 }
 
 func (c *compat) handleDetectBatch(w http.ResponseWriter, r *http.Request) {
 	var req BatchRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := c.s.decodeJSON(r, &req, false); err != nil {
 		c.s.writeError(w, r, err)
 		return
 	}
@@ -367,7 +367,7 @@ func (c *compat) handleDetectBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Results = append(out.Results, res)
 	}
-	writeJSON(w, http.StatusOK, out)
+	c.s.writeJSON(w, http.StatusOK, out)
 }
 
 func (c *compat) handleInjectionLog(w http.ResponseWriter, r *http.Request) {
@@ -381,7 +381,7 @@ func (c *compat) handleInjectionLog(w http.ResponseWriter, r *http.Request) {
 		n = v
 	}
 	recs := c.last(n)
-	writeJSON(w, http.StatusOK, map[string]any{"records": recs, "total": len(recs)})
+	c.s.writeJSON(w, http.StatusOK, map[string]any{"records": recs, "total": len(recs)})
 }
 
 func (c *compat) handleMetrics(w http.ResponseWriter, r *http.Request) {
@@ -391,7 +391,7 @@ func (c *compat) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	if checks > 0 {
 		avg = math.Round(float64(l.latencyUS.Load())/float64(checks)/1000*1000) / 1000
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total_checks": checks, "violations": l.violations.Load(),
+	c.s.writeJSON(w, http.StatusOK, map[string]any{"total_checks": checks, "violations": l.violations.Load(),
 		"approvals": l.approvals.Load(), "blocked": l.blocked.Load(), "avg_latency_ms": avg})
 }
 
@@ -418,15 +418,15 @@ func (c *compat) health() (string, map[string]map[string]string) {
 
 func (c *compat) handleHealth(w http.ResponseWriter, r *http.Request) {
 	status, comps := c.health()
-	writeJSON(w, http.StatusOK, map[string]any{"status": status, "components": comps,
+	c.s.writeJSON(w, http.StatusOK, map[string]any{"status": status, "components": comps,
 		"timestamp": c.s.clock.Now().UTC().Format(time.RFC3339Nano)})
 }
 
 func (c *compat) handleReady(w http.ResponseWriter, r *http.Request) {
 	status, _ := c.health()
 	if status == "unhealthy" {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"detail": "Not ready"})
+		c.s.writeJSON(w, http.StatusServiceUnavailable, map[string]any{"detail": "Not ready"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+	c.s.writeJSON(w, http.StatusOK, map[string]any{"ready": true})
 }

@@ -7,21 +7,49 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 )
+
+// maxPooledBuffer is the largest buffer returned to a pool: a rare large
+// body or response does not stay in memory for later requests.
+const maxPooledBuffer = 64 << 10
+
+// buffers are reusable buffers for request bodies and responses, bounded
+// by maxPooledBuffer.
+type buffers struct{ p sync.Pool }
+
+// get returns an empty buffer.
+func (b *buffers) get() *bytes.Buffer {
+	if buf, ok := b.p.Get().(*bytes.Buffer); ok {
+		return buf
+	}
+	return new(bytes.Buffer)
+}
+
+// put returns buf to the pool unless it grew beyond maxPooledBuffer.
+func (b *buffers) put(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledBuffer {
+		return
+	}
+	buf.Reset()
+	b.p.Put(buf)
+}
 
 // decodeJSON reads the request body into v: one JSON value, unknown
 // fields rejected, numbers kept as json.Number. Errors name the field.
-// An empty body is an error unless allowEmpty.
-func decodeJSON(r *http.Request, v any, allowEmpty bool) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+// An empty body is an error unless allowEmpty. v keeps nothing of the
+// body's bytes (the decoder copies strings), so the buffer is reused.
+func (s *Server) decodeJSON(r *http.Request, v any, allowEmpty bool) error {
+	buf := s.bufs.get()
+	defer s.bufs.put(buf)
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return ErrTooLarge
 		}
 		return fieldErr("", "reading the body: "+err.Error())
 	}
-	return decodeBytes(body, v, allowEmpty)
+	return decodeBytes(buf.Bytes(), v, allowEmpty)
 }
 
 // decodeBytes is decodeJSON on a buffer.
@@ -38,7 +66,7 @@ func decodeBytes(body []byte, v any, allowEmpty bool) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonFieldError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
 		return fieldErr("", "trailing data after the JSON value")
 	}
 	return nil

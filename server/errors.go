@@ -200,20 +200,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if out.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="agentos"`)
 	}
-	writeJSON(w, out.Status, errorBody{Error: &out})
+	s.writeJSON(w, out.Status, errorBody{Error: &out})
 }
 
-// writeJSON writes v as JSON with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+// writeJSON writes v as JSON, followed by a newline, with status. The
+// encoding goes through a pooled buffer.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := s.bufs.get()
+	defer s.bufs.put(buf)
+	// Encode escapes HTML as Marshal does and ends with a newline.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}`)
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"response could not be encoded"}}` + "\n")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
 }
 
 // errorsIs is errors.Is, named for use where a parameter shadows the

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,7 @@ type metrics struct {
 	checks     prometheus.Counter
 	violations *prometheus.CounterVec
 	ops        *prometheus.CounterVec
+	opCheck    prometheus.Counter // ops for SYS_CHECKPOLICY, looked up once
 	approvals  *prometheus.CounterVec
 	decisionLt prometheus.Histogram
 	auditLt    prometheus.Histogram
@@ -46,6 +48,7 @@ func newMetrics(reg *prometheus.Registry, version string, activeAgents func() fl
 		Help: "Governed actions denied, by deciding rule (at most 64 distinct rules, then \"other\")."}, []string{"rule"})
 	m.ops = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentos_kernel_operations_total",
 		Help: "Kernel operations requested through the API, by operation."}, []string{"operation"})
+	m.opCheck = m.ops.WithLabelValues("SYS_CHECKPOLICY")
 	m.approvals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentos_approvals_total",
 		Help: "Approval broker steps, by step."}, []string{"step"})
 	m.decisionLt = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "agentos_decision_duration_seconds",
@@ -106,17 +109,69 @@ func (m *metrics) observeEvent(e *audit.Event, took time.Duration) {
 	}
 }
 
-// statusClass maps a status to "2xx" and so on, bounding the label.
-func statusClass(code int) string {
+// statusClasses are the values of the status label, indexed by
+// statusIndex.
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// statusIndex maps a status to its index in statusClasses.
+func statusIndex(code int) int {
 	switch {
 	case code < 200:
-		return "1xx"
+		return 0
 	case code < 300:
-		return "2xx"
+		return 1
 	case code < 400:
-		return "3xx"
+		return 2
 	case code < 500:
-		return "4xx"
+		return 3
 	}
-	return "5xx"
+	return 4
 }
+
+// routeObservers are one route's request histograms, one per status
+// class, each looked up on the route's first response of that class and
+// kept, so that later requests observe their latency without hashing
+// label values (and /metrics shows only classes that occurred).
+type routeObservers struct {
+	m       *metrics
+	pattern string
+	method  string
+	class   [len(statusClasses)]atomic.Pointer[observer]
+}
+
+// observer boxes a prometheus.Observer for atomic.Pointer.
+type observer struct{ prometheus.Observer }
+
+// newRouteObservers returns the histograms of a route pattern served
+// under method.
+func (m *metrics) newRouteObservers(pattern, method string) *routeObservers {
+	return &routeObservers{m: m, pattern: pattern, method: method}
+}
+
+// get returns the histogram of status class i.
+func (o *routeObservers) get(i int) prometheus.Observer {
+	if h := o.class[i].Load(); h != nil {
+		return h.Observer
+	}
+	h := &observer{o.m.httpLt.WithLabelValues(o.pattern, o.method, statusClasses[i])}
+	o.class[i].Store(h)
+	return h.Observer
+}
+
+// observeRequest records a request's latency under its route pattern
+// ("unmatched" if none), method and status class. obs, the route's
+// histograms, serves requests with the route's own method; others (HEAD
+// on a GET route, unmatched paths) look their labels up.
+func (m *metrics) observeRequest(obs *routeObservers, route, method string, status int, took time.Duration) {
+	if obs != nil && obs.method == method {
+		obs.get(statusIndex(status)).Observe(took.Seconds())
+		return
+	}
+	if route == "" {
+		route = "unmatched"
+	}
+	m.httpLt.WithLabelValues(route, method, statusClass(status)).Observe(took.Seconds())
+}
+
+// statusClass maps a status to "2xx" and so on, bounding the label.
+func statusClass(code int) string { return statusClasses[statusIndex(code)] }

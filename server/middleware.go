@@ -18,13 +18,31 @@ import (
 // passes the middleware.
 type reqInfo struct {
 	id        string
-	route     string // the matched route pattern, set by authorize
+	route     string          // the matched route pattern, set by authorize
+	obs       *routeObservers // the matched route's latency histograms, set by authorize
 	principal Principal
 	authed    bool
-	cookie    bool // authenticated by a session cookie
+	cookie    bool         // authenticated by a session cookie
+	sw        statusWriter // the response writer logRequests hands on
 }
 
 type ctxKey struct{}
+
+// reqCtx carries a request's reqInfo: one allocation for the context
+// value and the state the middleware fills in. Cancellation and other
+// values come from the embedded parent.
+type reqCtx struct {
+	context.Context
+	ri reqInfo
+}
+
+// Value returns the request's *reqInfo for ctxKey, else the parent's value.
+func (c *reqCtx) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return &c.ri
+	}
+	return c.Context.Value(key)
+}
 
 // info returns the request's reqInfo (a zero one outside the stack).
 func info(ctx context.Context) *reqInfo {
@@ -79,11 +97,19 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// idPrefix and idSeq make request IDs: a random per-process prefix and a
+// idSource makes request IDs: a random per-process prefix and a
 // counter, so IDs are unique without a random read per request.
 type idSource struct {
 	prefix string
 	seq    atomic.Uint64
+}
+
+// next returns a new ID, "<prefix>-<counter in base 36>".
+func (s *idSource) next() string {
+	var b [32]byte
+	n := copy(b[:], s.prefix)
+	b[n] = '-'
+	return string(strconv.AppendUint(b[:n+1], s.seq.Add(1), 36))
 }
 
 func newIDSource() *idSource {
@@ -114,11 +140,11 @@ func (s *Server) requestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			id = ids.prefix + "-" + strconv.FormatUint(ids.seq.Add(1), 36)
+			id = ids.next()
 		}
-		ri := &reqInfo{id: id}
+		rc := &reqCtx{Context: r.Context(), ri: reqInfo{id: id}}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri)))
+		next.ServeHTTP(w, r.WithContext(rc))
 	})
 }
 
@@ -151,18 +177,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		ri := info(r.Context())
+		sw := &ri.sw
+		*sw = statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		ri := info(r.Context())
-		route := ri.route
-		if route == "" {
-			route = "unmatched"
-		}
-		s.m.httpLt.WithLabelValues(route, r.Method, statusClass(sw.status)).Observe(took.Seconds())
+		s.m.observeRequest(ri.obs, ri.route, r.Method, sw.status, took)
 		level := slog.LevelDebug
 		if sw.status >= 400 {
 			level = slog.LevelInfo

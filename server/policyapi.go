@@ -64,7 +64,7 @@ func (s *Server) handleGetPolicies(w http.ResponseWriter, r *http.Request) {
 	if err := policy.Format(&buf, st.docs); err == nil {
 		out.Text = buf.String()
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // issues lists the located problems of a policy error.
@@ -77,7 +77,7 @@ func issues(err error) []PolicyIssue {
 }
 
 func (s *Server) handleReloadPolicies(w http.ResponseWriter, r *http.Request) {
-	if err := decodeJSON(r, &struct{}{}, true); err != nil {
+	if err := s.decodeJSON(r, &struct{}{}, true); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -91,7 +91,7 @@ func (s *Server) handleReloadPolicies(w http.ResponseWriter, r *http.Request) {
 			Message: "policy rejected; the last good set keeps serving: " + err.Error(), Details: d})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"old_version": old, "version": s.PolicyVersion()})
+	s.writeJSON(w, http.StatusOK, map[string]any{"old_version": old, "version": s.PolicyVersion()})
 }
 
 // EvalRequest is the body of POST /v1/policies/eval: a policy input as the
@@ -121,7 +121,7 @@ type EvalStep struct {
 // without any action, audit or side effect: a playground.
 func (s *Server) handleEvalPolicies(w http.ResponseWriter, r *http.Request) {
 	var req EvalRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := s.decodeJSON(r, &req, false); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -140,5 +140,5 @@ func (s *Server) handleEvalPolicies(w http.ResponseWriter, r *http.Request) {
 		trace = append(trace, EvalStep{Rule: st.Rule, Policy: st.Policy, Priority: st.Priority, Action: string(st.Action),
 			Matched: st.Matched, Error: st.Error, Why: st.Why})
 	}
-	writeJSON(w, http.StatusOK, EvalResponse{Decision: wireDecision(d), Trace: trace})
+	s.writeJSON(w, http.StatusOK, EvalResponse{Decision: wireDecision(d), Trace: trace})
 }

@@ -112,9 +112,10 @@ func (s *Server) buildHandler() http.Handler {
 // principal, then calls the handler.
 func (s *Server) authorize(rt route) http.Handler {
 	pattern := rt.method + " " + rt.path
+	obs := s.m.newRouteObservers(pattern, rt.method)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r.Context())
-		ri.route = pattern
+		ri.route, ri.obs = pattern, obs
 		if rt.access == accessPublic {
 			rt.h(w, r)
 			return

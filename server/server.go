@@ -129,6 +129,7 @@ type Server struct {
 	compat   *compat
 	handler  http.Handler
 	routes   []route
+	bufs     buffers // request bodies and response encodings
 	started  time.Time
 
 	ctx    context.Context // the server's lifetime; cancelled by Shutdown

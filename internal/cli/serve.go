@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,10 +56,63 @@ type ServeConfig struct {
 	ApprovalTimeout       time.Duration
 	ApprovalWebhook       string
 	ApprovalWebhookSecret string
+	// DebugAddr is a loopback address serving net/http/pprof; "" serves
+	// no profiling endpoints.
+	DebugAddr string
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (debug.SetMemoryLimit); 0 leaves the runtime's own (GOMEMLIMIT, or
+	// none).
+	MemoryLimit int64
+	// AuditMemoryEvents, when positive, replaces the durable audit log
+	// with an in-memory one holding at most this many events (then every
+	// action is denied). Set only by the hidden --audit-memory-events
+	// flag, to measure the daemon without the durable append; nothing is
+	// recorded on disk.
+	AuditMemoryEvents int
 
 	// Sources maps each setting's name to where its value came from:
 	// "flag", "env", the config file's path, or "default".
 	Sources map[string]string
+}
+
+// defaultMemoryLimit is the daemon's soft memory limit unless configured:
+// it keeps the heap, and with it the resident size, bounded under load
+// (the garbage collector works harder as the heap nears it) while leaving
+// room for bursts. It is soft: the daemon does not fail at it.
+const defaultMemoryLimit = "40MiB"
+
+// byteUnits are the suffixes parseBytes accepts, longest first.
+var byteUnits = []struct {
+	suffix string
+	n      int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+
+// parseBytes parses a size: a number of bytes, optionally with a unit
+// (B, KB, MB, GB, KiB, MiB, GiB).
+func parseBytes(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	mul := int64(1)
+	for _, u := range byteUnits {
+		if rest, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mul = strings.TrimSpace(rest), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<50)/mul {
+		return 0, fmt.Errorf("%q is not a size", v)
+	}
+	return n * mul, nil
+}
+
+// formatBytes shows a size in the largest binary unit dividing it.
+func formatBytes(n int64) string {
+	for _, u := range byteUnits[:3] {
+		if n != 0 && n%u.n == 0 {
+			return strconv.FormatInt(n/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // serveSetting describes one setting: its name (the flag, the yaml key
@@ -152,6 +207,17 @@ func serveSettings() []serveSetting {
 	add("approval-webhook", "", "URL receiving a signed POST for every approval step", false, s, g)
 	s, g = str(func(c *ServeConfig) *string { return &c.ApprovalWebhookSecret })
 	add("approval-webhook-secret", "", "HMAC secret signing approval webhooks", true, s, g)
+	s, g = str(func(c *ServeConfig) *string { return &c.DebugAddr })
+	add("debug-addr", "", "loopback address serving Go profiles (/debug/pprof/); empty: none", false, s, g)
+	add("memory-limit", defaultMemoryLimit, "soft memory limit of the Go runtime (e.g. 48MiB, 1GiB; 0: none, or GOMEMLIMIT if set)", false,
+		func(c *ServeConfig, v string) error {
+			n, err := parseBytes(v)
+			if err != nil || (n != 0 && n < 8<<20) {
+				return fmt.Errorf("want 0 or a size of at least 8MiB such as 48MiB, got %q", v)
+			}
+			c.MemoryLimit = n
+			return nil
+		}, func(c *ServeConfig) string { return formatBytes(c.MemoryLimit) })
 	return out
 }
 
@@ -241,6 +307,15 @@ func (c *ServeConfig) validate() error {
 	if c.DataDir == "" {
 		return errors.New("setting data-dir: must not be empty")
 	}
+	if c.DebugAddr != "" {
+		dh, _, err := net.SplitHostPort(c.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("setting debug-addr: %q is not host:port: %v", c.DebugAddr, err)
+		}
+		if !loopback(dh) {
+			return fmt.Errorf("setting debug-addr: %q is not a loopback address; profiles are served on loopback only", c.DebugAddr)
+		}
+	}
 	if c.ApprovalWebhookSecret != "" && c.ApprovalWebhook == "" {
 		return errors.New("setting approval-webhook-secret: needs approval-webhook")
 	}
@@ -271,7 +346,8 @@ func (c *ServeConfig) logAttrs() []any {
 }
 
 type serveParams struct {
-	config string
+	config            string
+	auditMemoryEvents int
 }
 
 func newServeCmd() *cobra.Command {
@@ -287,6 +363,8 @@ func newServeCmd() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&p.config, "config", "", "configuration file (default ./agentos.yaml if present, or $AGENTOS_CONFIG)")
+	fl.IntVar(&p.auditMemoryEvents, "audit-memory-events", 0, "measurement only: keep at most this many audit events in memory instead of the durable log")
+	_ = fl.MarkHidden("audit-memory-events")
 	for _, st := range serveSettings() {
 		if st.name == "insecure-no-auth" {
 			fl.Bool(st.name, false, st.usage)
@@ -313,6 +391,10 @@ func newServeCmd() *cobra.Command {
 		if err != nil {
 			return exitf(ExitUsage, "%v", err)
 		}
+		if p.auditMemoryEvents < 0 {
+			return exitf(ExitUsage, "--audit-memory-events: want a positive number of events")
+		}
+		cfg.AuditMemoryEvents = p.auditMemoryEvents
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return runServe(ctx, cfg, cmd.OutOrStdout(), cmd.ErrOrStderr(), nil)
@@ -333,6 +415,7 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 		logger = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
 	logger.Info("configuration", cfg.logAttrs()...)
+	applyMemoryLimit(cfg, os.Getenv, logger)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return exitf(ExitFailure, "setting data-dir: %v", err)
@@ -360,19 +443,32 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 		load = func(context.Context) ([]*policy.Document, error) { return policy.DefaultDocuments() }
 	}
 
-	store, err := auditsqlite.Open(ctx, auditsqlite.Options{Path: filepath.Join(cfg.DataDir, auditDBFile),
-		Logger: logger.With("component", "audit-store")})
-	if err != nil {
-		return exitf(ExitFailure, "open audit log: %v", err)
+	var alog serveAuditLog
+	if cfg.AuditMemoryEvents > 0 {
+		m, err := audit.NewMemory(audit.MemoryOptions{MaxEvents: cfg.AuditMemoryEvents})
+		if err != nil {
+			return exitf(ExitUsage, "--audit-memory-events: %v", err)
+		}
+		logger.Warn("AUDIT EVENTS ARE KEPT IN MEMORY ONLY (--audit-memory-events): nothing is recorded durably; for measurement only",
+			"max_events", cfg.AuditMemoryEvents)
+		alog = memoryAuditLog{m: m}
+	} else {
+		store, err := auditsqlite.Open(ctx, auditsqlite.Options{Path: filepath.Join(cfg.DataDir, auditDBFile),
+			Logger: logger.With("component", "audit-store")})
+		if err != nil {
+			return exitf(ExitFailure, "open audit log: %v", err)
+		}
+		defer store.Close()
+		dlog, err := audit.Open(ctx, audit.Options{Store: store, Dir: cfg.DataDir, Logger: logger.With("component", "audit"),
+			Publishers: []audit.Publisher{audit.FilePublisher{Dir: filepath.Join(cfg.DataDir, "checkpoints")}}})
+		if err != nil {
+			return exitf(ExitFailure, "open audit log: %v", err)
+		}
+		defer dlog.Close() // writes the final checkpoint
+		alog = dlog
 	}
-	defer store.Close()
-	alog, err := audit.Open(ctx, audit.Options{Store: store, Dir: cfg.DataDir, Logger: logger.With("component", "audit"),
-		Publishers: []audit.Publisher{audit.FilePublisher{Dir: filepath.Join(cfg.DataDir, "checkpoints")}}})
-	if err != nil {
-		return exitf(ExitFailure, "open audit log: %v", err)
-	}
-	defer alog.Close() // writes the final checkpoint
 
+	var err error
 	var tokens *server.TokenStore
 	var firstToken string
 	if !cfg.InsecureNoAuth {
@@ -428,6 +524,15 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 		_ = srv.Shutdown(context.WithoutCancel(ctx))
 		return exitf(ExitFailure, "setting addr: %v", err)
 	}
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			ln.Close()
+			_ = srv.Shutdown(context.WithoutCancel(ctx))
+			return exitf(ExitFailure, "setting debug-addr: %v", err)
+		}
+		defer stopDebug()
+	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
@@ -482,6 +587,95 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 		return exitf(ExitFailure, "shutdown: %v", err)
 	}
 	return nil
+}
+
+// serveAuditLog is the audit log the daemon serves: the server's needs
+// and Close.
+type serveAuditLog interface {
+	server.AuditLog
+	Close() error
+}
+
+var (
+	_ serveAuditLog = (*audit.Log)(nil)
+	_ serveAuditLog = memoryAuditLog{}
+)
+
+// memoryAuditLog serves the in-memory audit log of --audit-memory-events:
+// appends and queries work; there is no Merkle tree, so proofs fail and
+// verification re-checks the hash chain only.
+type memoryAuditLog struct{ m *audit.Memory }
+
+func (l memoryAuditLog) Append(ctx context.Context, e *audit.Event) error { return l.m.Append(ctx, e) }
+
+func (l memoryAuditLog) Query(ctx context.Context, q audit.Query, fn func(*audit.Event) error) error {
+	evs := l.m.Events(0, uint64(l.m.Len()))
+	n := 0
+	for i := range evs {
+		e := &evs[i]
+		if !q.Ascending {
+			e = &evs[len(evs)-1-i]
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !q.Match(e) {
+			continue
+		}
+		if q.Limit > 0 && n == q.Limit {
+			return nil
+		}
+		n++
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l memoryAuditLog) Verify(context.Context, audit.VerifyOptions) (audit.VerifyResult, error) {
+	return audit.VerifyResult{}, l.m.Verify()
+}
+
+func (l memoryAuditLog) Prove(context.Context, uint64) (*audit.Proof, error) {
+	return nil, errors.New("the in-memory audit log (--audit-memory-events) keeps no Merkle tree")
+}
+
+func (l memoryAuditLog) VerifierKey() string { return "" }
+
+func (l memoryAuditLog) Close() error { return nil }
+
+// applyMemoryLimit sets the Go runtime's soft memory limit from the
+// memory-limit setting. A GOMEMLIMIT in the environment wins over the
+// setting's default, so the runtime's own knob keeps working.
+func applyMemoryLimit(cfg *ServeConfig, getenv func(string) string, logger *slog.Logger) {
+	if cfg.Sources["memory-limit"] == "default" && getenv("GOMEMLIMIT") != "" {
+		logger.Info("memory limit from GOMEMLIMIT", "limit_bytes", debug.SetMemoryLimit(-1))
+		return
+	}
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
+}
+
+// serveDebug serves the Go runtime's profiles (/debug/pprof/) on addr, a
+// loopback address, until the returned function is called.
+func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() { _ = hs.Serve(ln) }()
+	logger.Warn("serving Go profiles", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { _ = hs.Close() }, nil
 }
 
 // otelTracer adapts an OpenTelemetry tracer to server.Tracer.

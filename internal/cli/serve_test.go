@@ -49,6 +49,10 @@ func TestServeConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad duration", "shutdown_timeout: soon\n", nil, "setting shutdown-timeout"},
 		{"public without tls", "addr: 0.0.0.0:8080\n", nil, "setting addr"},
 		{"half tls", "tls_cert: c.pem\n", nil, "tls-cert and tls-key"},
+		{"public debug listener", "debug_addr: 0.0.0.0:6060\n", nil, "setting debug-addr"},
+		{"debug listener not host:port", "", map[string]string{"AGENTOS_DEBUG_ADDR": "6060"}, "setting debug-addr"},
+		{"memory limit not a size", "memory_limit: lots\n", nil, "setting memory-limit"},
+		{"memory limit too small", "memory_limit: 1MiB\n", nil, "setting memory-limit"},
 		{"public insecure", "", map[string]string{"AGENTOS_ADDR": "10.0.0.1:80", "AGENTOS_TLS_CERT": "c", "AGENTOS_TLS_KEY": "k", "AGENTOS_INSECURE_NO_AUTH": "true"}, "setting addr"},
 	}
 	for _, tt := range tests {
@@ -63,6 +67,60 @@ func TestServeConfigErrorsNameTheSetting(t *testing.T) {
 				t.Errorf("err = %v, want it to name %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestServeMemoryLimit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	none := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		name string
+		env  map[string]string
+		want int64
+	}{
+		{"default", nil, 40 << 20},
+		{"binary unit", map[string]string{"AGENTOS_MEMORY_LIMIT": "64MiB"}, 64 << 20},
+		{"decimal unit", map[string]string{"AGENTOS_MEMORY_LIMIT": "100MB"}, 100e6},
+		{"bytes", map[string]string{"AGENTOS_MEMORY_LIMIT": "16777216"}, 16 << 20},
+		{"off", map[string]string{"AGENTOS_MEMORY_LIMIT": "0"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := resolveServeConfig(filepath.Join(dir, "none.yaml"), false, func(k string) string { return tt.env[k] }, none)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MemoryLimit != tt.want {
+				t.Errorf("MemoryLimit = %d, want %d", c.MemoryLimit, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"512", 512, true}, {"4KiB", 4096, true}, {"48MiB", 48 << 20, true}, {"2GiB", 2 << 30, true},
+		{"3KB", 3000, true}, {"5MB", 5e6, true}, {"1GB", 1e9, true}, {" 7 MiB ", 7 << 20, true}, {"9B", 9, true},
+		{"", 0, false}, {"MiB", 0, false}, {"-1", 0, false}, {"1.5GiB", 0, false}, {"12XB", 0, false},
+		{"99999999999GiB", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseBytes(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if tt.ok && tt.want > 0 {
+			if back, err := parseBytes(formatBytes(got)); err != nil || back != got {
+				t.Errorf("parseBytes(formatBytes(%d) = %q) = %d, %v", got, formatBytes(got), back, err)
+			}
+		}
 	}
 }
 
@@ -97,4 +155,24 @@ func TestTokenCommands(t *testing.T) {
 	if out, code := run("token", "revoke", "bot"); code != ExitFailure {
 		t.Errorf("revoke again: %d %s", code, out)
 	}
+}
+
+// FuzzParseBytes: parseBytes never panics, accepts only sizes it can
+// represent, and formatBytes of what it accepts parses back to the same.
+func FuzzParseBytes(f *testing.F) {
+	for _, s := range []string{"0", "48MiB", "1GB", "7 KiB", "-1", "1.5GiB", "MiB", "99999999999GiB", "9223372036854775807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseBytes(s)
+		if err != nil {
+			return
+		}
+		if n < 0 || n > 1<<50 {
+			t.Fatalf("parseBytes(%q) = %d, outside 0..2^50", s, n)
+		}
+		if back, err := parseBytes(formatBytes(n)); err != nil || back != n {
+			t.Fatalf("parseBytes(formatBytes(%d) = %q) = %d, %v", n, formatBytes(n), back, err)
+		}
+	})
 }
