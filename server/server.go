@@ -259,6 +259,15 @@ func (s *Server) Broker() *approval.Broker { return s.broker }
 // Hub returns the live event hub, for the dashboard.
 func (s *Server) Hub() *Hub { return s.hub }
 
+// Policy returns the policy engine that decides every action.
+func (s *Server) Policy() *policy.Engine { return s.pol.engine }
+
+// PolicyDocuments returns the documents of the policy set in force.
+func (s *Server) PolicyDocuments() []*policy.Document {
+	st, _, _ := s.pol.snapshot()
+	return st.docs
+}
+
 // PolicyVersion returns the version of the policy set in force.
 func (s *Server) PolicyVersion() string {
 	if set := s.pol.engine.Current(); set != nil {

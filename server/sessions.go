@@ -145,12 +145,12 @@ func (s *Server) checkCSRF(r *http.Request, sess *session) error {
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>agentos — sign in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto">
+<body>
 <h1>agentos</h1>
-{{if .Error}}<p role="alert" style="color:#b00">{{.Error}}</p>{{end}}
+{{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/ui/login">
 <label for="token">API token</label><br>
-<input id="token" name="token" type="password" autocomplete="off" required style="width:100%" placeholder="agentos_…"><br><br>
+<input id="token" name="token" type="password" autocomplete="off" required placeholder="agentos_…"><br><br>
 <button type="submit">Sign in</button>
 </form>
 <p><small>Create a token with <code>agentos token create --role admin</code>.</small></p>
@@ -158,7 +158,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 
 var notBuiltPage = template.Must(template.New("ui").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>agentos</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto">
+<body>
 <h1>agentos</h1>
 <p>The dashboard is not built into this daemon. The HTTP API under <code>/v1</code> is available.</p>
 <form method="post" action="/ui/logout"><input type="hidden" name="csrf_token" value="{{.}}"><button type="submit">Sign out</button></form>
@@ -170,7 +170,9 @@ func setBrowserHeaders(w http.ResponseWriter) {
 	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer a browser posts the
+	// login form with "Origin: null", which the origin check refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 }
 

@@ -33,6 +33,7 @@ import (
 	auditsqlite "github.com/agentos/agentos/audit/sqlite"
 	"github.com/agentos/agentos/policy"
 	"github.com/agentos/agentos/server"
+	"github.com/agentos/agentos/server/ui"
 )
 
 // serveConfigFile is the optional configuration file read from the
@@ -510,14 +511,24 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 	}
 
 	tlsOn := cfg.TLSCert != ""
+	// The dashboard needs the server's kernel, broker and engine, and the
+	// server needs the dashboard's handler: mount a forwarder, set below.
+	var dash *ui.Handler
 	srv, err := server.New(ctx, server.Options{
 		AuditLog: alog, Policy: load, PolicySource: source, WatchPaths: paths, Tokens: tokens,
 		InsecureNoAuth: cfg.InsecureNoAuth, TLS: tlsOn, Approval: aopts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Tracer: tracer, Version: versionString(""), Logger: logger,
+		UI: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dash.ServeHTTP(w, r) }),
 	})
 	if err != nil {
 		return exitf(ExitFailure, "%v", err)
 	}
+	dash, err = newDashboard(srv, alog, source, logger)
+	if err != nil {
+		_ = srv.Shutdown(context.WithoutCancel(ctx))
+		return exitf(ExitFailure, "dashboard: %v", err)
+	}
+	defer dash.Close()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -576,6 +587,7 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 	// SSE streams end when the server's hub closes; Shutdown would
 	// otherwise wait for them.
 	hs.RegisterOnShutdown(srv.Hub().Close)
+	hs.RegisterOnShutdown(func() { _ = dash.Close() })
 	herr := hs.Shutdown(sctx)
 	kerr := srv.Shutdown(sctx)
 	cerr := alog.Close()
@@ -691,4 +703,29 @@ func (o otelTracer) Start(ctx context.Context, name, agentID, tool string) (cont
 		}
 		span.End()
 	}
+}
+
+// newDashboard builds the web dashboard over the daemon's kernel, approval
+// broker, audit log, policy engine and live events.
+func newDashboard(srv *server.Server, alog ui.AuditLog, source string, logger *slog.Logger) (*ui.Handler, error) {
+	hub := srv.Hub()
+	return ui.New(ui.Options{
+		Kernel: srv.Kernel(), Approvals: srv.Broker(), Audit: alog,
+		Policy:       srv.Policy(),
+		Documents:    srv.PolicyDocuments,
+		Reload:       func(ctx context.Context) error { return srv.Reload(ctx, "dashboard") },
+		PolicySource: source,
+		Events: ui.Relay(func(q int) (<-chan server.Event, func()) {
+			sub := hub.Subscribe(q)
+			return sub.C(), sub.Cancel
+		}, func(e server.Event) ui.Event {
+			return ui.Event{ID: e.ID, Type: e.Type, Time: e.Time, Data: e.Data}
+		}),
+		Principal: func(r *http.Request) (string, string, bool) {
+			p, ok := server.PrincipalFrom(r.Context())
+			return p.Approver(), string(p.Role), ok
+		},
+		CSRFToken: srv.CSRFToken,
+		Logger:    logger.With("component", "ui"),
+	})
 }
