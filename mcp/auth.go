@@ -60,7 +60,8 @@ func LoadTokenFile(path string) (*TokenAuth, error) {
 	}
 	tokens := make(map[string]string)
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -78,7 +79,10 @@ func LoadTokenFile(path string) (*TokenAuth, error) {
 		tokens[f[1]] = f[0]
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("mcp: token file %s: %w", path, err)
+		return nil, fmt.Errorf("mcp: %s:%d: %w", path, n, err)
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("mcp: %s:%d: no tokens in the file", path, n)
 	}
 	return NewTokenAuth(tokens)
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentos/agentos/mcp/mcptest"
@@ -144,4 +146,23 @@ func BenchmarkProxyToolsCall(b *testing.B) {
 		}
 		benchCalls(b, cs, args)
 	})
+}
+
+// BenchmarkCheckHeaders measures the stateless-era header check every
+// such request passes.
+func BenchmarkCheckHeaders(b *testing.B) {
+	msg, err := jsonrpc.DecodeMessage([]byte(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"msg":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set(headerMethod, "tools/call")
+	h.Set(headerName, "echo")
+	h.Set(headerProtocol, ProtocolStateless)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := checkHeaders(h, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

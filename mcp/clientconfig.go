@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +73,8 @@ type ServerConfig struct {
 	Scope string `json:"scope,omitempty"`
 	// Name is the entry's key.
 	Name string `json:"name"`
+	// Line is the line of File where the entry's key is; 0 when unknown.
+	Line int `json:"line,omitempty"`
 	// Command and Args start a stdio server.
 	Command string   `json:"command,omitempty"`
 	Args    []string `json:"args,omitempty"`
@@ -94,28 +97,41 @@ func (s ServerConfig) Argv() []string {
 // ReadClientConfig reads the MCP servers of a client configuration file:
 // the "mcpServers" object (Claude Desktop, Cursor, Claude Code), "servers"
 // (VS Code mcp.json), "mcp": {"servers"} (VS Code settings.json) and
-// Claude Code's per-project "projects": {DIR: {"mcpServers"}}. Servers
-// come sorted by scope and name. A file that is not a JSON object is an
-// error naming it; a file without servers gives none.
+// Claude Code's per-project "projects": {DIR: {"mcpServers"}}. Comments
+// are allowed. Servers come sorted by scope and name. A file that cannot
+// be read is the os error; a file that is not a configuration is a
+// *ConfigError naming file, line, column and field; a file without
+// servers gives none.
 func ReadClientConfig(path, client string) ([]ServerConfig, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(stripJSONComments(b), &top); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, describeJSONError(b, err))
+	return ParseClientConfig(path, client, b)
+}
+
+// ParseClientConfig is ReadClientConfig on the contents b of the file
+// path.
+func ParseClientConfig(path, client string, b []byte) ([]ServerConfig, error) {
+	src := stripJSONComments(b) // same length, same line breaks: offsets hold
+	fail := func(off int, field, msg string) error {
+		line, col := lineCol(b, off)
+		return &ConfigError{File: path, Line: line, Col: col, Field: field, Msg: msg}
+	}
+	top, err := objectMembers(src, 0)
+	if err != nil {
+		return nil, fail(err.off, "", err.msg)
 	}
 	var out []ServerConfig
-	add := func(raw json.RawMessage, scope string) error {
-		if len(raw) == 0 {
+	add := func(m member, field, scope string) error {
+		if m.raw == nil || string(m.raw) == "null" {
 			return nil
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return fmt.Errorf("%s: servers: want an object", path)
+		entries, err := objectMembers(src, m.off)
+		if err != nil {
+			return fail(err.off, field, err.msg)
 		}
-		for name, e := range m {
+		for _, e := range entries {
 			var ent struct {
 				Command string            `json:"command"`
 				Args    []string          `json:"args"`
@@ -123,11 +139,21 @@ func ReadClientConfig(path, client string) ([]ServerConfig, error) {
 				URL     string            `json:"url"`
 				Type    string            `json:"type"`
 			}
-			if err := json.Unmarshal(e, &ent); err != nil {
-				return fmt.Errorf("%s: server %q: %v", path, name, err)
+			if err := json.Unmarshal(e.raw, &ent); err != nil {
+				off, msg := e.off, "want an object with command, args, env, url, type"
+				var te *json.UnmarshalTypeError
+				if errors.As(err, &te) {
+					off += int(te.Offset)
+					msg = "want " + te.Type.String()
+					if te.Field != "" {
+						msg = "field " + te.Field + ": " + msg
+					}
+				}
+				return fail(off, field+"."+e.key, msg)
 			}
-			sc := ServerConfig{Client: client, File: path, Scope: scope, Name: name, Command: ent.Command, Args: ent.Args,
-				URL: ent.URL, Type: ent.Type}
+			line, _ := lineCol(b, e.keyOff)
+			sc := ServerConfig{Client: client, File: path, Line: line, Scope: scope, Name: e.key, Command: ent.Command,
+				Args: ent.Args, URL: ent.URL, Type: ent.Type}
 			for k, v := range ent.Env {
 				sc.Env = append(sc.Env, k+"="+v)
 			}
@@ -136,30 +162,40 @@ func ReadClientConfig(path, client string) ([]ServerConfig, error) {
 		}
 		return nil
 	}
-	if err := add(top["mcpServers"], ""); err != nil {
-		return nil, err
-	}
-	if err := add(top["servers"], ""); err != nil {
-		return nil, err
-	}
-	if raw, ok := top["mcp"]; ok {
-		var m struct {
-			Servers json.RawMessage `json:"servers"`
-		}
-		if json.Unmarshal(raw, &m) == nil {
-			if err := add(m.Servers, ""); err != nil {
+	for _, m := range top {
+		switch m.key {
+		case "mcpServers", "servers":
+			if err := add(m, m.key, ""); err != nil {
 				return nil, err
 			}
-		}
-	}
-	if raw, ok := top["projects"]; ok {
-		var projects map[string]struct {
-			MCPServers json.RawMessage `json:"mcpServers"`
-		}
-		if json.Unmarshal(raw, &projects) == nil {
-			for dir, p := range projects {
-				if err := add(p.MCPServers, dir); err != nil {
-					return nil, err
+		case "mcp":
+			sub, err := objectMembers(src, m.off)
+			if err != nil {
+				continue // VS Code settings may hold other shapes under mcp
+			}
+			for _, sm := range sub {
+				if sm.key == "servers" {
+					if err := add(sm, "mcp.servers", ""); err != nil {
+						return nil, err
+					}
+				}
+			}
+		case "projects":
+			projects, err := objectMembers(src, m.off)
+			if err != nil {
+				continue
+			}
+			for _, pm := range projects {
+				sub, err := objectMembers(src, pm.off)
+				if err != nil {
+					continue
+				}
+				for _, sm := range sub {
+					if sm.key == "mcpServers" {
+						if err := add(sm, "projects."+pm.key+".mcpServers", pm.key); err != nil {
+							return nil, err
+						}
+					}
 				}
 			}
 		}
@@ -173,19 +209,106 @@ func ReadClientConfig(path, client string) ([]ServerConfig, error) {
 	return out, nil
 }
 
-// stripJSONComments removes // and /* */ comments outside strings (VS
-// Code files are JSON with comments); trailing commas are left alone.
+// member is one member of a JSON object, with the byte offsets of its key
+// and value in the document.
+type member struct {
+	key         string
+	raw         json.RawMessage
+	keyOff, off int
+}
+
+// jsonError is a syntax problem at a byte offset.
+type jsonError struct {
+	off int
+	msg string
+}
+
+// objectMembers decodes the JSON object starting at byte off of doc
+// (after blanks) into its members, in order; of duplicate keys the last
+// wins, as JSON parsers do. Anything after the object is an error only at
+// the top level (off 0).
+func objectMembers(doc []byte, off int) ([]member, *jsonError) {
+	dec := json.NewDecoder(bytes.NewReader(doc[off:]))
+	syntax := func(err error) *jsonError {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return &jsonError{off: off + int(se.Offset), msg: se.Error()}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return &jsonError{off: len(doc), msg: "unexpected end of JSON input"}
+		}
+		return &jsonError{off: off + int(dec.InputOffset()), msg: err.Error()}
+	}
+	start := off + int(dec.InputOffset())
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntax(err)
+	}
+	if tok != json.Delim('{') {
+		return nil, &jsonError{off: start + leadingBlanks(doc[start:]), msg: "want an object"}
+	}
+	var out []member
+	seen := make(map[string]int)
+	for dec.More() {
+		keyOff := off + int(dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntax(err)
+		}
+		key, _ := tok.(string)
+		keyOff += leadingBlanksAndComma(doc[keyOff:])
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, syntax(err)
+		}
+		end := off + int(dec.InputOffset())
+		m := member{key: key, raw: raw, keyOff: keyOff, off: end - len(raw)}
+		if i, dup := seen[key]; dup {
+			out[i] = m
+			continue
+		}
+		seen[key] = len(out)
+		out = append(out, m)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, syntax(err)
+	}
+	if off == 0 {
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			at := off + int(dec.InputOffset())
+			return nil, &jsonError{off: at, msg: "data after the top-level object"}
+		}
+	}
+	return out, nil
+}
+
+func leadingBlanks(b []byte) int {
+	return len(b) - len(bytes.TrimLeft(b, " \t\r\n"))
+}
+
+func leadingBlanksAndComma(b []byte) int {
+	return len(b) - len(bytes.TrimLeft(b, " \t\r\n,"))
+}
+
+// stripJSONComments blanks out // and /* */ comments outside strings (VS
+// Code files are JSON with comments): each byte of a comment becomes a
+// space, except line breaks, so that offsets, lines and columns in the
+// result are those of the input. Trailing commas are left alone.
 func stripJSONComments(b []byte) []byte {
 	if !bytes.Contains(b, []byte("//")) && !bytes.Contains(b, []byte("/*")) {
 		return b
 	}
-	out := make([]byte, 0, len(b))
+	out := bytes.Clone(b)
 	inStr, esc := false, false
+	blank := func(i int) {
+		if out[i] != '\n' && out[i] != '\r' {
+			out[i] = ' '
+		}
+	}
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		switch {
 		case inStr:
-			out = append(out, c)
 			if esc {
 				esc = false
 			} else if c == '\\' {
@@ -195,43 +318,34 @@ func stripJSONComments(b []byte) []byte {
 			}
 		case c == '"':
 			inStr = true
-			out = append(out, c)
 		case c == '/' && i+1 < len(b) && b[i+1] == '/':
-			for i < len(b) && b[i] != '\n' {
-				i++
-			}
-			if i < len(b) {
-				out = append(out, '\n')
+			for ; i < len(b) && b[i] != '\n' && b[i] != '\r'; i++ {
+				blank(i)
 			}
 		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			blank(i)
+			blank(i + 1)
 			i += 2
-			for i+1 < len(b) && !(b[i] == '*' && b[i+1] == '/') {
-				if b[i] == '\n' {
-					out = append(out, '\n')
-				}
+			for ; i < len(b) && !(b[i] == '*' && i+1 < len(b) && b[i+1] == '/'); i++ {
+				blank(i)
+			}
+			if i < len(b) {
+				blank(i)
+				blank(i + 1)
 				i++
 			}
-			i++
-		default:
-			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// describeJSONError names the line and column of a syntax error.
-func describeJSONError(b []byte, err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		line, col := lineCol(b, int(se.Offset))
-		return fmt.Sprintf("%d:%d: %v", line, col, err)
-	}
-	return err.Error()
-}
-
+// lineCol returns the 1-based line and column (in bytes) of offset off.
 func lineCol(b []byte, off int) (int, int) {
 	if off > len(b) {
 		off = len(b)
+	}
+	if off < 0 {
+		off = 0
 	}
 	line := 1 + bytes.Count(b[:off], []byte("\n"))
 	col := off - bytes.LastIndexByte(b[:off], '\n')
@@ -306,4 +420,19 @@ func toolItems(data []byte) ([]json.RawMessage, error) {
 		return top.Result.Tools, nil
 	}
 	return nil, errors.New("tool list: want {\"tools\": [...]}, a tools/list response or an array of tools")
+}
+
+// describeJSONError names the line and column of a syntax or type error.
+func describeJSONError(b []byte, err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := lineCol(b, int(se.Offset))
+		return fmt.Sprintf("%d:%d: %v", line, col, err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		line, col := lineCol(b, int(te.Offset))
+		return fmt.Sprintf("%d:%d: %v", line, col, err)
+	}
+	return err.Error()
 }

@@ -30,6 +30,19 @@
 //     [Options.ApproveNewTools] is set, changed since it was pinned (a rug
 //     pull), denied by policy or whose name the kernel cannot register is
 //     removed from the list and audited.
+//   - prompts/list results: each prompt is scanned (its description and
+//     argument descriptions) and pinned like a tool (pin name
+//     [PromptPinPrefix] + name, over name, title, description and
+//     arguments); a flagged, new-awaiting-approval or changed prompt is
+//     hidden, audited, and prompts/get of it is denied.
+//   - resources/list and resources/templates/list results: descriptions
+//     (and names, titles) are scanned; a flagged resource or template is
+//     hidden and audited, and resources/read of a hidden URI is denied.
+//     Resources are not pinned (servers change them at will).
+//   - the server's instructions (initialize, or server/discover in the
+//     stateless protocol): scanned with both scanners and, per
+//     [ResponseMode], passed with a warning, sanitized (removed when a
+//     finding has no span) or removed; the session goes on.
 //   - notifications/tools/list_changed: calls are refused until the
 //     gateway has listed the tools again on its own.
 //   - tools/call: a call to a tool that is not currently listed and pinned
@@ -60,12 +73,18 @@
 // clients ([Authenticator], [TokenAuth]), serves protected-resource
 // metadata at [PRMPath], enforces an Origin allow-list and body limits,
 // binds session IDs to principals, checks Mcp-Method and Mcp-Name against
-// the body, and never forwards the client's token.
+// the body, ends sessions idle for [ProxyOptions.IdleTimeout] (by its
+// Clock; [Proxy.ExpireIdle]), and never forwards the client's token.
+//
+// Request parameters the gateway decides on (a tools/call's name and
+// arguments, a prompt's name, a resource's URI) are read by exact member
+// name, as the peers read them: a "Name" member can never make the
+// gateway govern one tool while the server runs another.
 //
 // [Approvals] is the standalone approval flow (a kernel.Approver on an
 // approval.Broker exchanging requests and votes through a directory);
-// [ReadClientConfig], [ConfigLocations] and [ScanToolList] back the
-// offline scanner; [NewKernelServer] is the kernel's own MCP server.
+// [ReadClientConfig] (errors are [*ConfigError] with file:line:col),
+// [ConfigLocations] and [ScanToolList] back the offline scanner; [NewKernelServer] is the kernel's own MCP server.
 //
 // # Processes
 //

@@ -2,8 +2,6 @@ package mcp
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/agentos/agentos/audit"
 	"github.com/agentos/agentos/kernel"
+	"github.com/agentos/agentos/mcp/mcptest"
 	"github.com/agentos/agentos/policy"
 )
 
@@ -32,53 +31,10 @@ var e2ePackages = []string{
 }
 
 // e2ePrefix installs the pinned packages once into a cache directory
-// keyed by their versions and returns it. The test is skipped when node
-// or npm is missing, or in -short mode.
+// keyed by their versions and returns it (see mcptest.NPMPrefix).
 func e2ePrefix(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end tests with npm packages skipped in -short mode")
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("end-to-end tests need %s on PATH: %v", tool, err)
-		}
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	h := sha256.Sum256([]byte(strings.Join(e2ePackages, "\n")))
-	dir := filepath.Join(cache, "agentos-mcp-e2e", hex.EncodeToString(h[:8]))
-	marker := filepath.Join(dir, ".complete")
-	if _, err := os.Stat(marker); err == nil {
-		return dir
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "install-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	args := append([]string{"install", "--no-audit", "--no-fund", "--prefix", tmp}, e2ePackages...)
-	out, err := exec.CommandContext(ctx, "npm", args...).CombinedOutput()
-	if err != nil {
-		os.RemoveAll(tmp)
-		t.Fatalf("npm install: %v\n%s", err, out)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp) // another run installed it first
-		if _, serr := os.Stat(marker); serr != nil {
-			t.Fatalf("install: %v", err)
-		}
-	}
-	return dir
+	return mcptest.NPMPrefix(t, e2ePackages...)
 }
 
 // e2ePolicy hides move_file and get-env and denies writing outside notes.

@@ -111,3 +111,24 @@ func (e *CommandRiskError) Error() string {
 
 // Unwrap returns ErrRiskyCommand.
 func (e *CommandRiskError) Unwrap() error { return ErrRiskyCommand }
+
+// ConfigError is a problem in a client configuration file, located by
+// line and column (1-based, columns in bytes) and the dotted path of the
+// member at fault.
+type ConfigError struct {
+	File      string
+	Line, Col int
+	// Field is the member at fault, e.g. "mcpServers.github"; "" for the
+	// document itself.
+	Field string
+	Msg   string
+}
+
+// Error implements error: "file:line:col: field: message".
+func (e *ConfigError) Error() string {
+	s := e.File + ":" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Col) + ": "
+	if e.Field != "" {
+		s += e.Field + ": "
+	}
+	return s + e.Msg
+}

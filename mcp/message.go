@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -16,6 +17,9 @@ const GatewayIDPrefix = "agentos-gw-"
 // MCP methods the gateway looks at.
 const (
 	methodToolsList      = "tools/list"
+	methodPromptsList    = "prompts/list"
+	methodResourcesList  = "resources/list"
+	methodTemplatesList  = "resources/templates/list"
 	methodToolsCall      = "tools/call"
 	methodResourcesRead  = "resources/read"
 	methodPromptsGet     = "prompts/get"
@@ -23,6 +27,7 @@ const (
 	methodCancelled      = "notifications/cancelled"
 	methodToolsChanged   = "notifications/tools/list_changed"
 	methodInitialize     = "initialize"
+	methodDiscover       = "server/discover"
 	notificationProgress = "notifications/progress"
 )
 
@@ -107,6 +112,36 @@ func toolErrorResult(text string) map[string]any {
 	}
 }
 
+// members decodes a JSON object into its members by exact name. Unlike
+// decoding into a struct, which matches member names without regard to
+// case, this reads "name" and "Name" as different members, as the peers
+// on either side of the gateway do; of duplicate members the last wins,
+// as in JavaScript.
+func members(raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// memberString returns the string member key of a JSON object.
+func memberString(raw json.RawMessage, key string) (string, bool) {
+	m, ok := members(raw)
+	if !ok {
+		return "", false
+	}
+	v, ok := m[key]
+	if !ok {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
 // cancelledNotification encodes notifications/cancelled for id.
 func cancelledNotification(id jsonrpc.ID, reason string) []byte {
 	b, _ := json.Marshal(struct {
@@ -125,13 +160,24 @@ func cancelledNotification(id jsonrpc.ID, reason string) []byte {
 
 // cancelledID extracts the request ID a notifications/cancelled names.
 func cancelledID(params json.RawMessage) (jsonrpc.ID, bool) {
-	var p struct {
-		RequestID any `json:"requestId"`
-	}
-	if err := json.Unmarshal(params, &p); err != nil {
+	pm, ok := members(params)
+	if !ok {
 		return jsonrpc.ID{}, false
 	}
-	id, err := jsonrpc.MakeID(p.RequestID)
+	var raw any
+	dec := json.NewDecoder(bytes.NewReader(pm["requestId"]))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return jsonrpc.ID{}, false
+	}
+	if n, isNum := raw.(json.Number); isNum {
+		i, err := n.Int64()
+		if err != nil {
+			return jsonrpc.ID{}, false
+		}
+		raw = i
+	}
+	id, err := jsonrpc.MakeID(raw)
 	if err != nil || !id.IsValid() {
 		return jsonrpc.ID{}, false
 	}

@@ -84,9 +84,11 @@ func (s PinState) String() string {
 // Visible reports whether a tool in this state may be listed and called.
 func (s PinState) Visible() bool { return s == PinMatch || s == PinTrusted }
 
-// Definition is a tool definition reduced to what a pin covers.
+// Definition is a tool (or prompt) definition reduced to what a pin
+// covers.
 type Definition struct {
-	// Tool is the tool's name.
+	// Tool is the pin name: the tool's name, or PromptPinPrefix and the
+	// prompt's name.
 	Tool string
 	// Canonical is the RFC 8785 canonical JSON of the pinned members.
 	Canonical []byte
@@ -108,14 +110,28 @@ func NewDefinition(raw json.RawMessage) (Definition, error) {
 }
 
 func definitionOf(m map[string]json.RawMessage) (Definition, error) {
+	return pinDefinition(m, "tool", "", pinnedFields[:])
+}
+
+// promptDefinitionOf reduces a prompts/list entry to what a pin covers:
+// name, title, description and arguments. Its Tool is the pin name,
+// PromptPinPrefix followed by the prompt's name.
+func promptDefinitionOf(m map[string]json.RawMessage) (Definition, error) {
+	return pinDefinition(m, "prompt", PromptPinPrefix, pinnedPromptFields[:])
+}
+
+// pinnedPromptFields are the members of a prompt definition a pin covers.
+var pinnedPromptFields = [...]string{"name", "title", "description", "arguments"}
+
+func pinDefinition(m map[string]json.RawMessage, noun, prefix string, fields []string) (Definition, error) {
 	var name string
 	if err := json.Unmarshal(m["name"], &name); err != nil || name == "" {
-		return Definition{}, errors.New("tool definition: field name: want a non-empty string")
+		return Definition{}, errors.New(noun + " definition: field name: want a non-empty string")
 	}
 	buf := make([]byte, 0, 256)
 	buf = append(buf, '{')
 	first := true
-	for _, f := range pinnedFields {
+	for _, f := range fields {
 		v, ok := m[f]
 		if !ok {
 			continue
@@ -132,10 +148,10 @@ func definitionOf(m map[string]json.RawMessage) (Definition, error) {
 	buf = append(buf, '}')
 	canon, err := audit.CanonicalJSON(buf)
 	if err != nil {
-		return Definition{}, fmt.Errorf("tool definition %q: %w", name, err)
+		return Definition{}, fmt.Errorf("%s definition %q: %w", noun, name, err)
 	}
 	sum := sha256.Sum256(canon)
-	return Definition{Tool: name, Canonical: canon, Hash: hex.EncodeToString(sum[:])}, nil
+	return Definition{Tool: prefix + name, Canonical: canon, Hash: hex.EncodeToString(sum[:])}, nil
 }
 
 // PinOptions configure a PinStore.

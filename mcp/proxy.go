@@ -50,6 +50,7 @@ const (
 	DefaultMaxBodyBytes     = 4 << 20
 	DefaultMaxSessions      = 1024
 	DefaultStatelessListTTL = time.Minute
+	DefaultIdleTimeout      = 30 * time.Minute
 	// maxStreamQueue bounds the messages queued for one HTTP response
 	// stream; a stream that falls further behind is closed.
 	maxStreamQueue = 4096
@@ -100,6 +101,14 @@ type ProxyOptions struct {
 	// own credential for the upstream). The client's Authorization header
 	// is never forwarded. nil: none.
 	UpstreamHeader http.Header
+	// IdleTimeout ends a session no POST has used for this long (none in
+	// flight; an open standalone GET stream does not count), upstream too
+	// (DELETE), which closes its streams. The proxy
+	// checks every IdleTimeout/4 (at most every minute), and at once when
+	// an initialize finds the session table full. 0: DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// Clock tells the time for idle expiry. nil: the gateway's clock.
+	Clock Clock
 	// Logger receives the proxy's logs. nil: the gateway's logger.
 	Logger *slog.Logger
 }
@@ -119,6 +128,8 @@ type Proxy struct {
 	maxBody    int64
 	maxSess    int
 	listTTL    time.Duration
+	idle       time.Duration
+	clock      Clock
 	client     *http.Client
 	upHeader   http.Header
 	log        *slog.Logger
@@ -143,7 +154,7 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 		return nil, errors.New("mcp: ProxyOptions.Gateway is required")
 	case opts.Server == "":
 		return nil, errors.New("mcp: ProxyOptions.Server is required")
-	case opts.MaxBodyBytes < 0, opts.MaxSessions < 0, opts.StatelessListTTL < 0:
+	case opts.MaxBodyBytes < 0, opts.MaxSessions < 0, opts.StatelessListTTL < 0, opts.IdleTimeout < 0:
 		return nil, errors.New("mcp: ProxyOptions: negative bound")
 	}
 	u, err := url.Parse(opts.Upstream)
@@ -152,7 +163,8 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 	}
 	p := &Proxy{g: opts.Gateway, upstream: opts.Upstream, server: opts.Server, auth: opts.Auth,
 		resource: opts.ResourceURL, authzSrv: opts.AuthorizationServers, maxBody: opts.MaxBodyBytes,
-		maxSess: opts.MaxSessions, listTTL: opts.StatelessListTTL, client: opts.Client,
+		maxSess: opts.MaxSessions, listTTL: opts.StatelessListTTL, idle: opts.IdleTimeout, clock: opts.Clock,
+		client:   opts.Client,
 		upHeader: opts.UpstreamHeader.Clone(), log: opts.Logger,
 		sessions: make(map[string]*httpSession), stateless: make(map[string]*httpSession)}
 	if len(opts.AllowedOrigins) > 0 {
@@ -170,6 +182,12 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 	if p.listTTL == 0 {
 		p.listTTL = DefaultStatelessListTTL
 	}
+	if p.idle == 0 {
+		p.idle = DefaultIdleTimeout
+	}
+	if p.clock == nil {
+		p.clock = opts.Gateway.clock
+	}
 	if p.client == nil {
 		p.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
@@ -178,7 +196,54 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 	}
 	p.log = p.log.With(slog.String("server", opts.Server))
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.sessionsWG.Add(1)
+	go p.janitor()
 	return p, nil
+}
+
+// janitor ends idle sessions until the proxy closes.
+func (p *Proxy) janitor() {
+	defer p.sessionsWG.Done()
+	every := min(p.idle/4, time.Minute)
+	every = max(every, time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+			p.ExpireIdle()
+		}
+	}
+}
+
+// ExpireIdle ends every session that no request has used for the idle
+// timeout, by the proxy's clock, and returns how many it ended. The proxy
+// calls it on its own; it is exported for tests and for callers driving
+// their own clock.
+func (p *Proxy) ExpireIdle() int {
+	now := p.clock.Now()
+	p.mu.Lock()
+	var idle []*httpSession
+	for _, m := range [...]map[string]*httpSession{p.sessions, p.stateless} {
+		for k, hs := range m {
+			if hs.idleSince(now) >= p.idle {
+				idle = append(idle, hs)
+				delete(m, k)
+			}
+		}
+	}
+	p.mu.Unlock()
+	for _, hs := range idle {
+		p.log.LogAttrs(p.ctx, slog.LevelInfo, "idle session ended", slog.String("session", hs.gs.ID()),
+			slog.String("principal", hs.principal))
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		hs.up.deleteUpstream(ctx)
+		cancel()
+		hs.close()
+	}
+	return len(idle)
 }
 
 // Close ends every session and waits for them. It is idempotent.
@@ -425,9 +490,12 @@ func checkHeaders(h http.Header, msg jsonrpc.Message) error {
 			return fmt.Errorf("header mismatch: %s %q does not match the body's %s %q", headerProtocol, bound(h.Get(headerProtocol), 40), metaProtocol, bound(meta, 40))
 		}
 	}
-	name, want := nameOf(req.Method, req.Params)
+	name, want, ok := nameOf(req.Method, req.Params)
 	if !want {
 		return nil
+	}
+	if !ok {
+		return fmt.Errorf("params of %q must hold the %s as a string", req.Method, map[bool]string{true: "uri", false: "name"}[req.Method == methodResourcesRead])
 	}
 	raw := h.Get(headerName)
 	if raw == "" {
@@ -444,21 +512,19 @@ func checkHeaders(h http.Header, msg jsonrpc.Message) error {
 }
 
 // nameOf extracts what Mcp-Name carries: the tool or prompt name, or the
-// resource URI. want is false for other methods.
-func nameOf(method string, params json.RawMessage) (name string, want bool) {
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-	}
+// resource URI, read by exact member name as every other JSON parser
+// reads it. want is false for other methods; ok is false when params do
+// not hold that member as a string.
+func nameOf(method string, params json.RawMessage) (name string, want, ok bool) {
 	switch method {
 	case methodToolsCall, methodPromptsGet:
-		_ = json.Unmarshal(params, &p)
-		return p.Name, true
+		name, ok = memberString(params, "name")
+		return name, true, ok
 	case methodResourcesRead:
-		_ = json.Unmarshal(params, &p)
-		return p.URI, true
+		name, ok = memberString(params, "uri")
+		return name, true, ok
 	}
-	return "", false
+	return "", false, false
 }
 
 func metaOf(params json.RawMessage) map[string]any {
@@ -492,10 +558,13 @@ func decodeHeaderValue(v string) (string, bool) {
 }
 
 // encodeHeaderValue encodes a value for an MCP header: as is when it is
-// printable ASCII without surrounding blanks, else with the base64
-// sentinel.
+// printable ASCII without surrounding blanks and does not itself look
+// like the base64 sentinel, else (and for "", which an absent header
+// cannot be told from) with the sentinel, so that decodeHeaderValue
+// always gives s back.
 func encodeHeaderValue(s string) string {
-	plain := s == "" || (s[0] != ' ' && s[0] != '\t' && s[len(s)-1] != ' ' && s[len(s)-1] != '\t')
+	plain := s != "" && (s[0] != ' ' && s[0] != '\t' && s[len(s)-1] != ' ' && s[len(s)-1] != '\t' &&
+		!strings.HasPrefix(s, b64Prefix))
 	for i := 0; plain && i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
 			plain = false
@@ -517,6 +586,11 @@ func (p *Proxy) newSession(principal string, stateless bool, version string) (*h
 	}
 	if len(p.sessions)+len(p.stateless) >= p.maxSess {
 		p.mu.Unlock()
+		p.ExpireIdle()
+		p.mu.Lock()
+	}
+	if len(p.sessions)+len(p.stateless) >= p.maxSess {
+		p.mu.Unlock()
 		p.log.Warn("session limit reached; initialize refused")
 		return nil, http.StatusServiceUnavailable
 	}
@@ -532,7 +606,7 @@ func (p *Proxy) newSession(principal string, stateless bool, version string) (*h
 		p.log.Error("new session", slog.String("error", err.Error()))
 		return nil, http.StatusInternalServerError
 	}
-	hs := &httpSession{p: p, principal: principal, stateless: stateless, gs: gs, done: make(chan struct{})}
+	hs := &httpSession{p: p, principal: principal, stateless: stateless, gs: gs, done: make(chan struct{}), lastUsed: p.clock.Now()}
 	hs.hub = newHub(hs)
 	hs.up = newUpstreamConn(hs, version)
 	go func() {
@@ -637,6 +711,7 @@ func acceptsSSE(r *http.Request) bool {
 // request: 202 for a notification or response, else the stream of
 // messages the request causes, ending with its response.
 func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, hs *httpSession, msg jsonrpc.Message, body []byte, initialize bool) {
+	defer hs.use()()
 	ctx := r.Context()
 	req, ok := msg.(*jsonrpc.Request)
 	if !ok || !req.IsCall() {
@@ -791,6 +866,35 @@ type httpSession struct {
 
 	mu  sync.Mutex
 	sid string // guarded by mu
+	// lastUsed is when a POST last began or ended; active counts the POSTs
+	// in flight. Guarded by mu.
+	lastUsed time.Time
+	active   int
+}
+
+// use marks the session in use until the returned func is called.
+func (hs *httpSession) use() (done func()) {
+	hs.mu.Lock()
+	hs.active++
+	hs.lastUsed = hs.p.clock.Now()
+	hs.mu.Unlock()
+	return func() {
+		hs.mu.Lock()
+		hs.active--
+		hs.lastUsed = hs.p.clock.Now()
+		hs.mu.Unlock()
+	}
+}
+
+// idleSince reports how long the session has been idle at now; 0 while
+// it is in use.
+func (hs *httpSession) idleSince(now time.Time) time.Duration {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.active > 0 {
+		return 0
+	}
+	return now.Sub(hs.lastUsed)
 }
 
 func (hs *httpSession) sessionID() string {
@@ -1166,7 +1270,7 @@ func (u *upstreamConn) post(m jsonrpc.Message, body []byte) {
 			}
 		}
 		hreq.Header.Set(headerMethod, req.Method)
-		if name, ok := nameOf(req.Method, req.Params); ok {
+		if name, want, ok := nameOf(req.Method, req.Params); want && ok {
 			hreq.Header.Set(headerName, encodeHeaderValue(name))
 		}
 	}

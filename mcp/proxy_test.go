@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -39,6 +40,28 @@ type proxyConfig struct {
 	stateless bool
 	origins   []string
 	maxBody   int64
+	// clock and idle drive idle expiry; nil and 0: the defaults.
+	clock       Clock
+	idle        time.Duration
+	maxSessions int
+}
+
+// manualClock is a Clock the test moves.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
 func newProxyEnv(t testing.TB, cfg proxyConfig) *proxyEnv {
@@ -77,7 +100,7 @@ func newProxyEnv(t testing.TB, cfg proxyConfig) *proxyEnv {
 		t.Fatal(err)
 	}
 	e.p, err = NewProxy(ProxyOptions{Gateway: g, Upstream: e.upstream.URL, Server: "fixture", Auth: auth,
-		AllowedOrigins: cfg.origins, MaxBodyBytes: cfg.maxBody,
+		AllowedOrigins: cfg.origins, MaxBodyBytes: cfg.maxBody, Clock: cfg.clock, IdleTimeout: cfg.idle, MaxSessions: cfg.maxSessions,
 		UpstreamHeader: http.Header{"X-Upstream-Credential": {"proxy-secret"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -422,5 +445,49 @@ func TestProxyNeverForwardsClientToken(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("upstream saw no request")
+	}
+}
+
+func TestProxyIdleExpiry(t *testing.T) {
+	t.Parallel()
+	clock := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	e := newProxyEnv(t, proxyConfig{clock: clock, idle: time.Hour, maxSessions: 2})
+	ctx := t.Context()
+	alice := e.connect(t, aliceToken, "2025-11-25", nil)
+	if _, err := alice.ListTools(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(30 * time.Minute)
+	bob := e.connect(t, bobToken, "2025-11-25", nil)
+	if n := e.p.Sessions(); n != 2 {
+		t.Fatalf("sessions = %d, want 2", n)
+	}
+	// Nothing is idle for an hour yet.
+	if n := e.p.ExpireIdle(); n != 0 {
+		t.Fatalf("ExpireIdle = %d before the timeout, want 0", n)
+	}
+	// A request keeps bob's session alive; alice's expires.
+	clock.Advance(45 * time.Minute)
+	if _, err := bob.ListTools(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.p.ExpireIdle(); n != 1 {
+		t.Fatalf("ExpireIdle = %d, want 1 (alice's session)", n)
+	}
+	if _, err := alice.ListTools(ctx, nil); err == nil {
+		t.Error("a request on the expired session succeeded")
+	}
+	if _, err := bob.ListTools(ctx, nil); err != nil {
+		t.Errorf("bob's live session: %v", err)
+	}
+	// A full table makes room by expiring idle sessions first.
+	e.connect(t, aliceToken, "2025-11-25", nil)
+	clock.Advance(2 * time.Hour)
+	third := e.connect(t, aliceToken, "2025-11-25", nil)
+	if _, err := third.ListTools(ctx, nil); err != nil {
+		t.Errorf("initialize with a full table of idle sessions: %v", err)
+	}
+	if n := e.p.Sessions(); n != 1 {
+		t.Errorf("sessions = %d after making room, want 1", n)
 	}
 }

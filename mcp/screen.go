@@ -274,3 +274,114 @@ func responseSummary(ts []detect.ResponseThreat) []map[string]any {
 	}
 	return out
 }
+
+// screenInstructions forwards an initialize (or, in the stateless
+// protocol, server/discover) response after scanning the
+// server's instructions, which clients hand to the model as they are:
+// with the response scanner (injected instructions, credentials) and the
+// tool scanner (hidden instructions, invisible Unicode). Per the response
+// mode, flagged instructions are passed with a warning (warn), sanitized
+// (sanitize: spans replaced; instructions with a finding that has no span
+// are removed) or removed (block); the session itself goes on. A result
+// that cannot be read, or a finding that cannot be audited, removes them
+// (fail closed).
+func (s *Session) screenInstructions(ctx context.Context, m *jsonrpc.Response, method string, raw []byte) {
+	mode := s.g.rmode
+	if m.Error != nil || mode == ResponseOff {
+		s.writeClient(ctx, raw)
+		return
+	}
+	res, ok := members(m.Result)
+	if !ok {
+		s.writeClient(ctx, raw)
+		return
+	}
+	ir, has := res["instructions"]
+	if !has || string(ir) == "null" {
+		s.writeClient(ctx, raw)
+		return
+	}
+	var text string
+	var threats []detect.ResponseThreat
+	var toolThreats []detect.Threat
+	unspanned := false
+	if err := json.Unmarshal(ir, &text); err != nil {
+		unspanned = true
+		threats = append(threats, detect.ResponseThreat{Category: detect.ResponseError, Description: "instructions are not a string", Start: -1, End: -1})
+	} else {
+		rs := s.g.rscan.ScanResponse(ctx, text, "")
+		threats = append(threats, rs.Threats...)
+		if !rs.Safe && len(rs.Threats) == 0 {
+			unspanned = true
+			threats = append(threats, detect.ResponseThreat{Category: detect.ResponseError, Description: "unsafe instructions", Start: -1, End: -1})
+		}
+		ts, err := s.g.tscan.ScanTool(ctx, s.server, detect.Tool{Name: "initialize:instructions", Description: text})
+		if err != nil {
+			unspanned = true
+			threats = append(threats, detect.ResponseThreat{Category: detect.ResponseError, Description: "the instructions could not be scanned", Start: -1, End: -1})
+		}
+		for _, th := range ts {
+			if th.Severity >= s.g.hideSev {
+				toolThreats = append(toolThreats, th)
+				unspanned = true
+			}
+		}
+	}
+	if len(threats) == 0 && len(toolThreats) == 0 {
+		s.writeClient(ctx, raw)
+		return
+	}
+	action := mode.String()
+	var replacement json.RawMessage // nil: remove the member
+	switch {
+	case mode == ResponseWarn:
+	case mode == ResponseSanitize && !unspanned:
+		clean, ok := sanitizeText(text, threats)
+		if ok {
+			if b, err := json.Marshal(clean); err == nil {
+				replacement = b
+				break
+			}
+		}
+		action = "block"
+	default:
+		action = "block"
+	}
+	var cats []string
+	if len(threats) > 0 {
+		cats = categories(threats)
+	}
+	for _, th := range toolThreats {
+		if c := string(th.Type); !slices.Contains(cats, c) {
+			cats = append(cats, c)
+		}
+	}
+	reason := "the server's instructions contained " + strings.Join(cats, ", ")
+	extra := map[string]any{"threats": responseSummary(threats)}
+	if len(toolThreats) > 0 {
+		extra["definition_threats"] = threatSummary(toolThreats)
+	}
+	if err := s.g.audit(ctx, event{session: s.id, principal: s.principal, server: s.server, method: method,
+		tool: "instructions", stage: StageResponse, action: action, allowed: action != "block", rule: cats[0],
+		reason: reason, extra: extra}); err != nil {
+		action, replacement = "block", nil
+	}
+	if action == "warn" {
+		s.writeClient(ctx, raw)
+		return
+	}
+	if replacement != nil {
+		res["instructions"] = replacement
+	} else {
+		delete(res, "instructions")
+	}
+	b, err := json.Marshal(res)
+	if err == nil {
+		var out []byte
+		if out, err = resultResponse(m.ID, b); err == nil {
+			s.writeClient(ctx, out)
+			return
+		}
+	}
+	s.writeClient(ctx, denialResponse(m.ID, &DenialError{Stage: StageResponse, Reason: "the screened " + method + " result could not be encoded"}, false))
+}

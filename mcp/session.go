@@ -82,6 +82,10 @@ type Session struct {
 	// relisting is set while the gateway lists tools on its own. Guarded
 	// by mu.
 	relisting chan struct{}
+	// hiddenPrompts and hiddenResources name the prompts and resource
+	// URIs the gateway hid from the client's last listings; getting or
+	// reading one is denied. Guarded by mu.
+	hiddenPrompts, hiddenResources map[string]*DenialError
 }
 
 // pending is a client request in flight.
@@ -135,11 +139,13 @@ func (g *Gateway) NewSession(opts SessionOptions) (*Session, error) {
 	}
 	return &Session{
 		g: g, server: opts.Server, id: id, principal: opts.Principal, listTTL: opts.ListTTL,
-		callCtx:    callCtx,
-		fromClient: make(map[idKey]*pending),
-		fromServer: make(map[idKey]string),
-		waiters:    make(map[string]chan *jsonrpc.Response),
-		tools:      make(map[string]bool),
+		callCtx:         callCtx,
+		fromClient:      make(map[idKey]*pending),
+		fromServer:      make(map[idKey]string),
+		waiters:         make(map[string]chan *jsonrpc.Response),
+		tools:           make(map[string]bool),
+		hiddenPrompts:   make(map[string]*DenialError),
+		hiddenResources: make(map[string]*DenialError),
 	}, nil
 }
 
@@ -263,6 +269,14 @@ func (s *Session) fromClientMsg(ctx context.Context, raw []byte) {
 		}
 		if m.Method == methodToolsCall {
 			s.governCall(ctx, m, raw, k)
+			return
+		}
+		if d := s.hiddenItem(m.Method, m.Params); d != nil {
+			if err := s.g.audit(ctx, event{session: s.id, principal: s.principal, requestID: idString(m.ID), server: s.server,
+				method: m.Method, stage: d.Stage, action: "deny", rule: d.Rule, reason: d.Reason}); err != nil {
+				d = &DenialError{Stage: StageAudit, Reason: "the denial could not be audited (fail closed)", Err: err}
+			}
+			s.writeClient(ctx, denialResponse(m.ID, d, false))
 			return
 		}
 		p := &pending{id: m.ID, method: m.Method}
@@ -411,6 +425,11 @@ func (s *Session) fromServerMsg(ctx context.Context, raw []byte) {
 			p.call.resp <- reply{m, raw}
 		case p.method == methodToolsList:
 			s.clientList(ctx, m, raw, p)
+		case p.method == methodPromptsList || p.method == methodResourcesList || p.method == methodTemplatesList:
+			k, _ := listKindOf(p.method)
+			s.clientItems(ctx, k, m, raw, p)
+		case p.method == methodInitialize || p.method == methodDiscover:
+			s.screenInstructions(ctx, m, p.method, raw)
 		case p.method == methodResourcesRead || p.method == methodPromptsGet:
 			s.screenResult(ctx, m, raw, p.method, "")
 		default:
@@ -444,14 +463,19 @@ func (s *Session) failPending(ctx context.Context, reason string) {
 
 // governCall starts a governed tools/call.
 func (s *Session) governCall(ctx context.Context, m *jsonrpc.Request, raw []byte, k idKey) {
+	// Members are read by exact name: a struct would also take "Name" or
+	// "ARGUMENTS", so that the kernel could govern one tool while the
+	// server, reading "name", runs another.
 	var params struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
+		Name      string
+		Arguments json.RawMessage
 	}
-	if err := json.Unmarshal(m.Params, &params); err != nil || params.Name == "" {
+	pm, _ := members(m.Params)
+	if err := json.Unmarshal(pm["name"], &params.Name); err != nil || params.Name == "" {
 		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, "tools/call: params must hold a non-empty string name", nil))
 		return
 	}
+	params.Arguments = pm["arguments"]
 	if string(params.Arguments) == "null" {
 		params.Arguments = nil
 	}

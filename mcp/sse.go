@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // sseEvent is one server-sent event.
@@ -107,9 +108,15 @@ func (s *SSEReader) line() ([]byte, error) {
 	}
 }
 
-// writeSSE writes one message event: each line of data becomes a data
-// field, so that a message holding newlines survives.
+// writeSSE writes one message event: each line of data (ended by CR LF,
+// LF or CR, the line ends of the event-stream format) becomes a data
+// field, so that a message holding line breaks survives, and a peer can
+// never read a line break in data as the start of another field. An id
+// holding a line break or NUL is refused.
 func writeSSE(w io.Writer, id string, data []byte) error {
+	if strings.ContainsAny(id, "\r\n\x00") {
+		return errors.New("sse: event id holds a line break or NUL")
+	}
 	var b bytes.Buffer
 	b.Grow(len(data) + 32)
 	b.WriteString("event: message\n")
@@ -119,9 +126,16 @@ func writeSSE(w io.Writer, id string, data []byte) error {
 		b.WriteByte('\n')
 	}
 	for len(data) > 0 {
-		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		i := bytes.IndexAny(data, "\r\n")
+		line, rest := data, []byte(nil)
+		if i >= 0 {
+			line, rest = data[:i], data[i+1:]
+			if data[i] == '\r' && len(rest) > 0 && rest[0] == '\n' {
+				rest = rest[1:]
+			}
+		}
 		b.WriteString("data: ")
-		b.Write(bytes.TrimSuffix(line, []byte("\r")))
+		b.Write(line)
 		b.WriteByte('\n')
 		data = rest
 	}

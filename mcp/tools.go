@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
@@ -19,6 +20,8 @@ import (
 type listResult struct {
 	// visible names the tools the client may see and call.
 	visible []string
+	// hidden names the items hidden (those that have a name).
+	hidden []string
 	// next is the page's nextCursor.
 	next string
 	// out is the rewritten result; nil when nothing was hidden.
@@ -75,14 +78,125 @@ func (s *Session) clientList(ctx context.Context, m *jsonrpc.Response, raw []byt
 	s.writeClient(ctx, b)
 }
 
+// clientItems processes a prompts, resources or resource-templates list
+// result the client asked for and forwards it, with hidden items removed.
+func (s *Session) clientItems(ctx context.Context, k listKind, m *jsonrpc.Response, raw []byte, p *pending) {
+	if m.Error != nil {
+		s.writeClient(ctx, raw)
+		return
+	}
+	lr, err := s.processItems(ctx, k, m.Result, true)
+	if err != nil {
+		s.writeClient(ctx, denialResponse(p.id, s.denialFor(err), false))
+		return
+	}
+	var hidden map[string]*DenialError
+	switch k {
+	case kindPrompts:
+		hidden = s.hiddenPrompts
+	case kindResources:
+		hidden = s.hiddenResources
+	}
+	if hidden != nil {
+		s.mu.Lock()
+		for _, n := range lr.visible {
+			delete(hidden, n)
+		}
+		for _, n := range lr.hidden {
+			if len(hidden) < maxHiddenItems {
+				hidden[n] = &DenialError{Stage: StageScan, Reason: "the " + k.noun + " " + strconv.Quote(bound(n, 200)) +
+					" was hidden from the client (see the audit log)"}
+			}
+		}
+		s.mu.Unlock()
+	}
+	if lr.out == nil {
+		s.writeClient(ctx, raw)
+		return
+	}
+	b, err := resultResponse(m.ID, lr.out)
+	if err != nil {
+		s.writeClient(ctx, denialResponse(p.id, s.denialFor(err), false))
+		return
+	}
+	s.writeClient(ctx, b)
+}
+
+// maxHiddenItems bounds the hidden prompts and resources a session
+// remembers.
+const maxHiddenItems = 4096
+
+// hiddenItem reports, as a denial, that a prompts/get or resources/read
+// names a prompt or resource the gateway hid from the client; nil
+// otherwise.
+func (s *Session) hiddenItem(method string, params json.RawMessage) *DenialError {
+	var hidden map[string]*DenialError
+	key := "name"
+	switch method {
+	case methodPromptsGet:
+		hidden = s.hiddenPrompts
+	case methodResourcesRead:
+		hidden, key = s.hiddenResources, "uri"
+	default:
+		return nil
+	}
+	name, _ := memberString(params, key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return hidden[name]
+}
+
+// listKind is a kind of list the gateway screens: tools, prompts,
+// resources or resource templates.
+type listKind struct {
+	method string // the list method
+	member string // the result member holding the items
+	// noun names one item in reasons.
+	noun string
+	// pinned: items are pinned (tools, prompts); else scanned only.
+	pinned bool
+	// governed: items are tools (policy dry run, kernel registration).
+	governed bool
+}
+
+// The lists the gateway screens.
+var (
+	kindTools     = listKind{method: methodToolsList, member: "tools", noun: "tool", pinned: true, governed: true}
+	kindPrompts   = listKind{method: methodPromptsList, member: "prompts", noun: "prompt", pinned: true}
+	kindResources = listKind{method: methodResourcesList, member: "resources", noun: "resource"}
+	kindTemplates = listKind{method: methodTemplatesList, member: "resourceTemplates", noun: "resource template"}
+)
+
+// listKindOf returns the list kind of a method.
+func listKindOf(method string) (listKind, bool) {
+	for _, k := range [...]listKind{kindTools, kindPrompts, kindResources, kindTemplates} {
+		if k.method == method {
+			return k, true
+		}
+	}
+	return listKind{}, false
+}
+
+// PromptPinPrefix starts the pin name of a prompt ("prompt:NAME"), so
+// that prompts and tools of one server are pinned side by side.
+const PromptPinPrefix = "prompt:"
+
 // processList scans, pins and filters one page of a tools/list result.
 // With rewrite set it also returns the result without the hidden tools.
 // An error (an unreadable result, a pin store or audit failure) means no
 // tool of the page may be shown.
 func (s *Session) processList(ctx context.Context, result json.RawMessage, rewrite bool) (listResult, error) {
-	top, items, err := splitList(result)
+	return s.processItems(ctx, kindTools, result, rewrite)
+}
+
+// processItems scans, pins (tools and prompts) and filters one page of a
+// list result of kind k. With rewrite set it also returns the result
+// without the hidden items. An error (an unreadable result, a pin store or
+// audit failure) means no item of the page may be shown.
+func (s *Session) processItems(ctx context.Context, k listKind, result json.RawMessage, rewrite bool) (listResult, error) {
+	top, items, err := splitList(result, k.member)
 	if err != nil {
-		return listResult{}, &DenialError{Stage: StageScan, Reason: "the server's tools/list result is malformed: " + bound(err.Error(), 200), Err: err}
+		return listResult{}, &DenialError{Stage: StageScan, Reason: "the server's " + k.method + " result is malformed: " + bound(err.Error(), 200), Err: err}
 	}
 	var lr listResult
 	if raw, ok := top["nextCursor"]; ok {
@@ -91,7 +205,7 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 	vs := make([]verdict, len(items))
 	counts := make(map[string]int, len(items))
 	for i, it := range items {
-		s.g.inspectCached(ctx, s, it, &vs[i])
+		s.g.inspectCached(ctx, s, k, it, &vs[i])
 		if vs[i].name != "" {
 			counts[vs[i].name]++
 		}
@@ -106,7 +220,10 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 			continue
 		}
 		if counts[v.name] > 1 {
-			v.hide = &DenialError{Stage: StageScan, Rule: "duplicate_name", Reason: "the server lists more than one tool named " + strconv.Quote(v.name)}
+			v.hide = &DenialError{Stage: StageScan, Rule: "duplicate_name", Reason: "the server lists more than one " + k.noun + " named " + strconv.Quote(v.name)}
+			continue
+		}
+		if !k.pinned {
 			continue
 		}
 		defs = append(defs, v.def)
@@ -118,7 +235,7 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 		return listResult{}, &DenialError{Stage: StagePin, Reason: "the pin store failed (fail closed)", Err: err}
 	}
 	var in map[string]any
-	if s.g.policy != nil {
+	if s.g.policy != nil && k.governed {
 		in = s.g.dryRunInput(s.callCtx)
 	}
 	for j, st := range states {
@@ -126,7 +243,7 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 		if st == PinChanged {
 			// A changed definition is a rug pull whatever else is wrong
 			// with it.
-			reason := "the tool's definition changed since it was approved (rug pull); review with agentos mcp pins diff " + s.server + " " + v.name
+			reason := "the " + k.noun + "'s definition changed since it was approved (rug pull); review with agentos mcp pins diff " + s.server + " " + v.def.Tool
 			if v.hide != nil {
 				reason += "; the new definition is also flagged: " + v.hide.Reason
 			}
@@ -138,11 +255,14 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 		}
 		switch st {
 		case PinNew:
-			v.hide = &DenialError{Stage: StagePin, Rule: "new_tool", Reason: "new tool awaiting approval (agentos mcp pins approve " + s.server + " " + v.name + ")"}
+			v.hide = &DenialError{Stage: StagePin, Rule: "new_tool", Reason: "new " + k.noun + " awaiting approval (agentos mcp pins approve " + s.server + " " + v.def.Tool + ")"}
 			continue
 		case PinMatch, PinTrusted:
 		default:
 			v.hide = &DenialError{Stage: StagePin, Reason: "unknown pin state"}
+			continue
+		}
+		if !k.governed {
 			continue
 		}
 		if in != nil {
@@ -166,7 +286,7 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 		if v.hide == nil && len(v.warn) == 0 {
 			continue
 		}
-		ev := event{session: s.id, principal: s.principal, server: s.server, method: methodToolsList, tool: v.name}
+		ev := event{session: s.id, principal: s.principal, server: s.server, method: k.method, tool: v.name}
 		if v.hide != nil {
 			hiddenN++
 			ev.stage, ev.action, ev.rule, ev.reason = v.hide.Stage, "deny", v.hide.Rule, v.hide.Reason
@@ -177,30 +297,32 @@ func (s *Session) processList(ctx context.Context, result json.RawMessage, rewri
 			ev.extra = map[string]any{"threats": threatSummary(v.warn)}
 		}
 		if err := s.g.audit(ctx, ev); err != nil {
-			return listResult{}, &DenialError{Stage: StageAudit, Reason: "the tool list could not be audited (fail closed)", Err: err}
+			return listResult{}, &DenialError{Stage: StageAudit, Reason: "the " + k.method + " result could not be audited (fail closed)", Err: err}
 		}
 	}
-	if err := s.g.audit(ctx, event{session: s.id, principal: s.principal, server: s.server, method: methodToolsList, stage: "list",
-		action: "allow", allowed: true, reason: "tools listed",
-		extra: map[string]any{"tools": len(items), "hidden": hiddenN}}); err != nil {
-		return listResult{}, &DenialError{Stage: StageAudit, Reason: "the tool list could not be audited (fail closed)", Err: err}
+	if err := s.g.audit(ctx, event{session: s.id, principal: s.principal, server: s.server, method: k.method, stage: "list",
+		action: "allow", allowed: true, reason: k.member + " listed",
+		extra: map[string]any{k.member: len(items), "hidden": hiddenN}}); err != nil {
+		return listResult{}, &DenialError{Stage: StageAudit, Reason: "the " + k.method + " result could not be audited (fail closed)", Err: err}
 	}
 	kept := make([]json.RawMessage, 0, len(items))
 	for i := range vs {
 		if vs[i].hide == nil {
 			lr.visible = append(lr.visible, vs[i].name)
 			kept = append(kept, items[i])
+		} else if vs[i].name != "" {
+			lr.hidden = append(lr.hidden, vs[i].name)
 		}
 	}
 	if rewrite && hiddenN > 0 {
-		lr.out = rebuild(top, kept)
+		lr.out = rebuild(top, k.member, kept)
 	}
 	return lr, nil
 }
 
-// splitList decodes a tools/list result in one streaming pass into its
-// members (tools excluded) and the raw tool definitions.
-func splitList(result json.RawMessage) (map[string]json.RawMessage, []json.RawMessage, error) {
+// splitList decodes a list result in one streaming pass into its members
+// (the list member excluded) and the raw items of the list member.
+func splitList(result json.RawMessage, member string) (map[string]json.RawMessage, []json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(result))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, nil, errors.New("not a JSON object")
@@ -213,7 +335,7 @@ func splitList(result json.RawMessage) (map[string]json.RawMessage, []json.RawMe
 			return nil, nil, err
 		}
 		key, _ := tok.(string)
-		if key != "tools" {
+		if key != member {
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
 				return nil, nil, err
@@ -222,10 +344,10 @@ func splitList(result json.RawMessage) (map[string]json.RawMessage, []json.RawMe
 			continue
 		}
 		if items != nil {
-			return nil, nil, errors.New("duplicate member tools")
+			return nil, nil, errors.New("duplicate member " + member)
 		}
 		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-			return nil, nil, errors.New("member tools is not an array")
+			return nil, nil, errors.New("member " + member + " is not an array")
 		}
 		items = make([]json.RawMessage, 0, 64)
 		for dec.More() {
@@ -248,10 +370,10 @@ func splitList(result json.RawMessage) (map[string]json.RawMessage, []json.RawMe
 	return top, items, nil
 }
 
-// rebuild encodes the result object top with its tools member replaced by
+// rebuild encodes the result object top with its list member replaced by
 // kept. The members are already valid JSON (they were decoded from it), so
 // they are copied, not re-encoded.
-func rebuild(top map[string]json.RawMessage, kept []json.RawMessage) json.RawMessage {
+func rebuild(top map[string]json.RawMessage, member string, kept []json.RawMessage) json.RawMessage {
 	n := 16
 	for _, v := range top {
 		n += len(v) + 16
@@ -259,7 +381,7 @@ func rebuild(top map[string]json.RawMessage, kept []json.RawMessage) json.RawMes
 	out := make([]byte, 0, n)
 	out = append(out, '{')
 	first := true
-	member := func(k string, v []byte) {
+	add := func(k string, v []byte) {
 		if !first {
 			out = append(out, ',')
 		}
@@ -270,8 +392,8 @@ func rebuild(top map[string]json.RawMessage, kept []json.RawMessage) json.RawMes
 		out = append(out, v...)
 	}
 	for k, v := range top {
-		if k != "tools" {
-			member(k, v)
+		if k != member {
+			add(k, v)
 		}
 	}
 	var tools []byte
@@ -283,7 +405,7 @@ func rebuild(top map[string]json.RawMessage, kept []json.RawMessage) json.RawMes
 		tools = append(tools, it...)
 	}
 	tools = append(tools, ']')
-	member("tools", tools)
+	add(member, tools)
 	return append(out, '}')
 }
 
@@ -294,9 +416,11 @@ const maxInspectCache = 8192
 // definition byte-identical to one already inspected for the same server
 // (servers list the same tools again and again; scanning is deterministic
 // in the definition).
-func (g *Gateway) inspectCached(ctx context.Context, s *Session, item json.RawMessage, v *verdict) {
+func (g *Gateway) inspectCached(ctx context.Context, s *Session, k listKind, item json.RawMessage, v *verdict) {
 	h := sha256.New()
 	h.Write([]byte(s.server))
+	h.Write([]byte{0})
+	h.Write([]byte(k.method))
 	h.Write([]byte{0})
 	h.Write(item)
 	var key [32]byte
@@ -308,7 +432,7 @@ func (g *Gateway) inspectCached(ctx context.Context, s *Session, item json.RawMe
 		*v = cv
 		return
 	}
-	s.inspect(ctx, item, v)
+	s.inspect(ctx, k, item, v)
 	if v.hide != nil && v.hide.Rule == "scan_error" {
 		return // a failure may be transient: do not remember it
 	}
@@ -320,26 +444,65 @@ func (g *Gateway) inspectCached(ctx context.Context, s *Session, item json.RawMe
 	g.cacheMu.Unlock()
 }
 
-// inspect decodes and scans one listed tool into v.
-func (s *Session) inspect(ctx context.Context, item json.RawMessage, v *verdict) {
+// inspect decodes and scans one listed item of kind k into v.
+func (s *Session) inspect(ctx context.Context, k listKind, item json.RawMessage, v *verdict) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(item, &m); err != nil {
-		v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "a listed tool is not a JSON object"}
+		v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "a listed " + k.noun + " is not a JSON object"}
 		return
 	}
-	def, err := definitionOf(m)
-	if err != nil {
-		_ = json.Unmarshal(m["name"], &v.name)
-		v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "malformed tool definition: " + bound(err.Error(), 200)}
-		return
+	var t detect.Tool
+	switch k {
+	case kindTools:
+		def, err := definitionOf(m)
+		if err != nil {
+			_ = json.Unmarshal(m["name"], &v.name)
+			v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "malformed tool definition: " + bound(err.Error(), 200)}
+			return
+		}
+		v.name, v.def, v.parsed = def.Tool, def, true
+		t = detect.Tool{Name: def.Tool, InputSchema: m["inputSchema"]}
+	case kindPrompts:
+		def, err := promptDefinitionOf(m)
+		if err != nil {
+			_ = json.Unmarshal(m["name"], &v.name)
+			v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "malformed prompt definition: " + bound(err.Error(), 200)}
+			return
+		}
+		v.name, v.def, v.parsed = strings.TrimPrefix(def.Tool, PromptPinPrefix), def, true
+		schema, err := promptSchema(m["arguments"])
+		if err != nil {
+			v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "field arguments: " + bound(err.Error(), 200)}
+			v.flag = true
+			return
+		}
+		t = detect.Tool{Name: def.Tool, InputSchema: schema}
+	default:
+		key := "uri"
+		if k == kindTemplates {
+			key = "uriTemplate"
+		}
+		if err := json.Unmarshal(m[key], &v.name); err != nil || v.name == "" {
+			v.name = ""
+			v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "a listed " + k.noun + " has no string " + key}
+			return
+		}
+		t = detect.Tool{Name: k.member + ":" + v.name}
 	}
-	v.name, v.def, v.parsed = def.Tool, def, true
-	t := detect.Tool{Name: def.Tool, InputSchema: m["inputSchema"]}
 	if d, ok := m["description"]; ok && string(d) != "null" {
 		if err := json.Unmarshal(d, &t.Description); err != nil {
 			v.hide = &DenialError{Stage: StageScan, Rule: "malformed", Reason: "field description: want a string"}
 			v.flag = true
 			return
+		}
+	}
+	if k == kindResources || k == kindTemplates {
+		// The model reads title and name too.
+		for _, f := range [...]string{"title", "name"} {
+			var x string
+			if json.Unmarshal(m[f], &x) == nil && x != "" {
+				t.Description += "\n" + x
+			}
 		}
 	}
 	threats, err := s.g.tscan.ScanTool(ctx, s.server, t)
@@ -371,4 +534,29 @@ func threatSummary(ts []detect.Threat) []map[string]any {
 		out = append(out, map[string]any{"type": string(t.Type), "severity": t.Severity.String(), "rule": t.Rule})
 	}
 	return out
+}
+
+// promptSchema turns a prompt's arguments into the JSON Schema of an
+// object with one string property per argument, so that the scanner
+// checks argument names and descriptions as it checks a tool's.
+func promptSchema(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var args []struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, errors.New("want an array of {name, description}")
+	}
+	props := make(map[string]any, len(args))
+	for _, a := range args {
+		p := map[string]any{"type": "string"}
+		if a.Description != "" {
+			p["description"] = a.Description
+		}
+		props[a.Name] = p
+	}
+	return json.Marshal(map[string]any{"type": "object", "properties": props})
 }

@@ -40,6 +40,7 @@ type proxyParams struct {
 	authzServers   []string
 	maxBody        int64
 	upstreamHeader []string
+	idleTimeout    time.Duration
 }
 
 func newMCPProxyCmd() *cobra.Command {
@@ -74,6 +75,7 @@ func newMCPProxyCmd() *cobra.Command {
 	f.StringVar(&p.resourceURL, "resource-url", "", "public URL of this endpoint, for the protected-resource metadata")
 	f.StringSliceVar(&p.authzServers, "authorization-server", nil, "OAuth authorization server to advertise (repeatable)")
 	f.Int64Var(&p.maxBody, "max-body", mcp.DefaultMaxBodyBytes, "largest request body and upstream message, in bytes")
+	f.DurationVar(&p.idleTimeout, "idle-timeout", mcp.DefaultIdleTimeout, "end a session no request has used for this long")
 	f.StringArrayVar(&p.upstreamHeader, "upstream-header", nil, "'Name: value' header sent upstream with every request (repeatable), e.g. the upstream's own credential")
 	_ = cmd.MarkFlagRequired("upstream")
 	return cmd
@@ -87,6 +89,9 @@ func runProxy(ctx context.Context, p proxyParams, stderr io.Writer) error {
 	host, _, err := net.SplitHostPort(p.listen)
 	if err != nil {
 		return exitf(ExitUsage, "--listen %q: %v", p.listen, err)
+	}
+	if p.idleTimeout <= 0 {
+		return exitf(ExitUsage, "--idle-timeout %v: want a positive duration", p.idleTimeout)
 	}
 	tls := p.tlsCert != "" || p.tlsKey != ""
 	if tls && (p.tlsCert == "" || p.tlsKey == "") {
@@ -132,7 +137,7 @@ func runProxy(ctx context.Context, p proxyParams, stderr io.Writer) error {
 	defer st.close()
 	opts := mcp.ProxyOptions{Gateway: st.g, Upstream: p.upstream, Server: p.serverName, ResourceURL: p.resourceURL,
 		AuthorizationServers: p.authzServers, AllowedOrigins: p.origins, MaxBodyBytes: p.maxBody,
-		UpstreamHeader: upHeader, Logger: logger}
+		UpstreamHeader: upHeader, IdleTimeout: p.idleTimeout, Logger: logger}
 	if auth != nil {
 		opts.Auth = auth
 	}

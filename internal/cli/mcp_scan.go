@@ -107,7 +107,10 @@ func runMCPScan(ctx context.Context, p mcpScanParams, files []string, stdout, st
 		raw, _ := os.ReadFile(loc.Path)
 		for _, s := range servers {
 			rep.Servers++
-			line := lineOf(raw, `"`+s.Name+`"`)
+			line := s.Line
+			if line == 0 {
+				line = lineOf(raw, `"`+s.Name+`"`)
+			}
 			for _, f := range mcp.RateCommand(s.Argv(), s.Env) {
 				rep.Findings = append(rep.Findings, scanFinding{File: loc.Path, Client: loc.Client, Server: s.Name,
 					Rule: f.Rule, Severity: f.Severity.String(), Message: f.Message, line: line})
