@@ -49,21 +49,28 @@
 // A [Checkpoint] states the tree size, root and the last event's hash and is
 // signed as a sumdb/note with an Ed25519 key kept in the data directory
 // ([LoadOrCreateKey]); [Publisher]s copy checkpoints elsewhere.
-// [Verify] streams the log once in constant memory and checks the chain, the
-// stored tree hashes, every checkpoint (signature, root, chain hash, a
+// [Verify] streams the log once in bounded memory and checks the chain,
+// the stored tree hashes, every checkpoint (signature, root, chain hash, a
 // truncated tail) and a consistency proof between successive checkpoints,
-// naming the first bad sequence number. [Prove] and [VerifyProof] give and
+// naming the first bad sequence number. It reads the log in chunks on
+// several goroutines, each checking its events' hashes against the stored
+// previous hash and their leaves; the links between chunks, the Merkle
+// frontier and the checkpoints are checked in order. [Prove] and [VerifyProof] give and
 // check inclusion proofs; the latter needs only the public key.
 //
 // # Log
 //
-// [Log] is the durable log. One writer goroutine batches whatever appends
-// are queued into one [Store] transaction (group commit: one fsync per
-// batch); [Log.Append] returns after its batch is durable. The store calls
-// back into the log under its write lock to assign sequence numbers,
-// hashes and tree hashes, so several processes sharing a store still form
-// one chain. Checkpoints are written every N events, every T, and on
-// Close. [Log.Prune] deletes a prefix and keeps a signed [Anchor]: the hash
+// [Log] is the durable log. Appends are canonicalized by their callers and
+// queued; committer goroutines take them in groups, one [Store]
+// transaction per group (group commit), and [Log.Append] returns after its
+// group is durable. The store calls back into the log under its write lock
+// to assign sequence numbers, hashes and tree hashes, so several processes
+// sharing a store still form one chain; the group is completed in that
+// callback with every append queued by then, so appends that arrive while
+// one transaction is written join the next. Committers pipeline: while one
+// transaction waits for its flush to disk, the next is sealed and written.
+// Checkpoints are written every N events (by the committer whose group
+// reaches N, from the tree it just sealed), every T, and on Close. [Log.Prune] deletes a prefix and keeps a signed [Anchor]: the hash
 // the chain resumes from and the subtree roots the tree resumes from.
 //
 // # Redaction

@@ -62,9 +62,10 @@ type Options struct {
 }
 
 // Log is a durable, tamper-evident audit log: events hash-chained and
-// leaves of a Merkle tree, with signed checkpoints, over a Store. One
-// writer goroutine commits queued appends in groups (one transaction and
-// one fsync per group). All methods are safe for concurrent use.
+// leaves of a Merkle tree, with signed checkpoints, over a Store.
+// Committer goroutines commit queued appends in groups (one transaction
+// and one flush per group), two transactions in flight at a time. All
+// methods are safe for concurrent use.
 type Log struct {
 	store    Store
 	key      Key
@@ -84,17 +85,37 @@ type Log struct {
 	closed bool
 	reqs   chan *request
 	ops    chan func()
-	done   chan struct{} // closed when the writer exits
-	pool   sync.Pool     // *request
+	stop   chan struct{}  // closed by Close once the committers have exited
+	done   chan struct{}  // closed when the control goroutine exits
+	cwg    sync.WaitGroup // the committers
+	pool   sync.Pool      // *request
 
-	// Owned by the writer goroutine.
+	// treeMu guards the cached tree. Seal, which runs under the store's
+	// write lock, updates it to the state after its batch; a head that
+	// does not match it (a failed transaction, another process's writes)
+	// makes the next seal reload the frontier from the store.
+	treeMu   sync.Mutex
 	tree     frontier // valid when treeOK; matches treeHash
 	treeOK   bool
 	treeHash [32]byte
-	lastCP   Checkpoint // the latest checkpoint (largest size)
-	sha      hash.Hash
-	batch    []*request
-	records  []Record
+
+	// cpMu serializes writing checkpoints and pruning, and guards lastCP.
+	cpMu       sync.Mutex
+	lastCP     Checkpoint    // the latest checkpoint (largest size)
+	lastCPSize atomic.Uint64 // lastCP.Size, readable without cpMu
+}
+
+// committers is how many transactions a Log keeps in flight: while one
+// waits for its flush to disk, the next is sealed and written.
+const committers = 2
+
+// committer is the state of one committer goroutine.
+type committer struct {
+	sha     hash.Hash
+	batch   []*request
+	records []Record
+	arena   []byte   // the records' Data and TreeHashes
+	tree    frontier // the frontier while sealing
 }
 
 // request is one queued append.
@@ -114,7 +135,7 @@ const (
 )
 
 // Open starts a Log over opts.Store, loading or creating the signing key
-// and reading the latest checkpoint. Close it to stop the writer.
+// and reading the latest checkpoint. Close it to stop its goroutines.
 func Open(ctx context.Context, opts Options) (*Log, error) {
 	if opts.Store == nil {
 		return nil, errors.New("audit log: Options.Store is required")
@@ -139,8 +160,8 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	l := &Log{
 		store: opts.Store, key: key, verifier: v, clock: opts.Clock, log: opts.Logger,
 		every: opts.CheckpointEvery, interval: opts.CheckpointInterval, pubs: opts.Publishers,
-		maxBatch: opts.MaxBatch, sha: sha256.New(),
-		done: make(chan struct{}), ops: make(chan func()),
+		maxBatch: opts.MaxBatch,
+		done:     make(chan struct{}), ops: make(chan func()), stop: make(chan struct{}),
 	}
 	if l.clock == nil {
 		l.clock = realClock{}
@@ -162,7 +183,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	l.pool.New = func() any { return &request{done: make(chan error, 1), buf: make([]byte, 0, 1024)} }
 	err = opts.Store.Checkpoints(ctx, 0, func(c Checkpoint) error {
 		if c.Size >= l.lastCP.Size {
-			l.lastCP = c
+			l.setLastCP(c)
 		}
 		return nil
 	})
@@ -173,6 +194,9 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		l.lastCP.Time = l.clock.Now() // the interval runs from the start
 	}
 	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for range committers {
+		l.cwg.Go(l.commitLoop)
+	}
 	go l.run()
 	return l, nil
 }
@@ -189,8 +213,8 @@ func (l *Log) Verifier() note.Verifier { return l.verifier }
 // the other fields are recorded as given, Args in canonical form (redact
 // them first, see Redact). On any error nothing is recorded and e is
 // unchanged, and the action e describes must be denied: an invalid event
-// (ErrInvalidEvent), a closed log (ErrClosed), ctx done before the writer
-// took the event, or a store failure. Once the writer has taken the event,
+// (ErrInvalidEvent), a closed log (ErrClosed), ctx done before a committer
+// took the event, or a store failure. Once a committer has taken the event,
 // Append waits for the outcome of its transaction even if ctx ends, so
 // that an event is never recorded for an Append that reported failure.
 func (l *Log) Append(ctx context.Context, e *Event) error {
@@ -256,7 +280,8 @@ var prevHashMember = []byte(`,"prev_hash":"`)
 // seqMember follows the prev_hash digits.
 const seqMember = `","seq":`
 
-// run is the writer goroutine.
+// run is the control goroutine: it runs ops, and writes checkpoints when
+// they are due and on Close.
 func (l *Log) run() {
 	defer close(l.done)
 	var tick <-chan time.Time
@@ -267,108 +292,169 @@ func (l *Log) run() {
 	}
 	for {
 		select {
-		case r, ok := <-l.reqs:
-			if !ok {
-				if _, err := l.checkpoint(l.ctx, false); err != nil {
-					l.log.LogAttrs(l.ctx, slog.LevelError, "final checkpoint", slog.String("error", err.Error()))
-				}
-				return
+		case <-l.stop:
+			l.cpMu.Lock()
+			if _, err := l.checkpoint(l.ctx, false); err != nil {
+				l.log.LogAttrs(l.ctx, slog.LevelError, "final checkpoint", slog.String("error", err.Error()))
 			}
-			l.batch = append(l.batch[:0], r)
-		drain:
-			for len(l.batch) < l.maxBatch {
-				select {
-				case r, ok := <-l.reqs:
-					if !ok {
-						break drain
-					}
-					l.batch = append(l.batch, r)
-				default:
-					break drain
-				}
-			}
-			l.commit()
+			l.cpMu.Unlock()
+			return
 		case op := <-l.ops:
+			l.cpMu.Lock()
 			op()
+			l.cpMu.Unlock()
 		case <-tick:
+			l.cpMu.Lock()
 			l.maybeCheckpoint()
+			l.cpMu.Unlock()
 		}
 	}
 }
 
-// commit writes l.batch in one store transaction and answers each request.
-func (l *Log) commit() {
-	live := l.batch[:0]
-	for _, r := range l.batch {
-		if r.state.CompareAndSwap(queued, claimed) {
-			live = append(live, r)
+// commitLoop is a committer goroutine. It waits for a queued append and
+// commits it in one store transaction together with every append queued
+// by the time the transaction holds the store's write lock (see seal).
+// Several committers pipeline: while one waits for its transaction's
+// flush, the next one writes.
+func (l *Log) commitLoop() {
+	c := &committer{sha: sha256.New()}
+	for r := range l.reqs {
+		if !r.state.CompareAndSwap(queued, claimed) {
+			continue // abandoned by its caller
 		}
+		c.batch = append(c.batch[:0], r)
+		l.commit(c)
 	}
-	l.batch = live
-	if len(live) == 0 {
-		return
-	}
-	var sealed frontier
-	var sealedHash [32]byte
+}
+
+// commit runs one store transaction for c.batch, which seal extends, and
+// answers each request.
+func (l *Log) commit(c *committer) {
+	var end [32]byte // the chain hash after the batch
 	err := l.store.Append(l.ctx, func(head Head, hr tlog.HashReader) ([]Record, error) {
+		l.drain(c)
 		var err error
-		sealed, sealedHash, err = l.seal(head, hr)
-		return l.records, err
+		end, err = l.seal(c, head, hr)
+		return c.records, err
 	})
 	if err != nil {
-		l.treeOK = false
-		l.log.LogAttrs(l.ctx, slog.LevelError, "append batch", slog.Int("events", len(live)), slog.String("error", err.Error()))
-	} else {
-		l.tree, l.treeHash, l.treeOK = sealed, sealedHash, true
+		l.log.LogAttrs(l.ctx, slog.LevelError, "append batch", slog.Int("events", len(c.batch)), slog.String("error", err.Error()))
+	} else if l.every > 0 && c.tree.size >= l.lastCPSize.Load()+uint64(l.every) {
+		l.countCheckpoint(c, end)
 	}
-	for _, r := range live {
+	for _, r := range c.batch {
 		r.done <- err
 	}
-	clear(l.records)
-	l.maybeCheckpoint()
+	clear(c.batch)
+	c.batch = c.batch[:0]
+	clear(c.records)
+	c.records = c.records[:0]
 }
 
-// seal assigns sequence numbers, hashes and tree hashes to l.batch after
-// head, filling l.records. It returns the tree and chain head after them.
-func (l *Log) seal(head Head, hr tlog.HashReader) (frontier, [32]byte, error) {
-	var f frontier
-	if l.treeOK && l.tree.size == head.Size && l.treeHash == head.Hash {
-		f = frontier{size: head.Size, hashes: append(make([]tlog.Hash, 0, 65), l.tree.hashes...)}
-	} else {
-		var err error
-		if f, err = loadFrontier(head.Size, hr); err != nil {
-			return frontier{}, [32]byte{}, err
+// countCheckpoint writes the checkpoint due by CheckpointEvery at the end
+// of c's batch, which is durable, before its appends are answered (so a
+// sequential appender sees checkpoints at exact multiples). The tree and
+// chain hash are the batch's own, so no store read is needed. When a
+// checkpoint or prune is running already it leaves the checkpoint to the
+// next batch rather than delay this one.
+func (l *Log) countCheckpoint(c *committer, end [32]byte) {
+	if !l.cpMu.TryLock() {
+		return
+	}
+	defer l.cpMu.Unlock()
+	if c.tree.size < l.lastCP.Size+uint64(l.every) {
+		return
+	}
+	cp := Checkpoint{Size: c.tree.size, Root: c.tree.root(), Chain: end, Time: l.clock.Now().UTC()}
+	if err := l.storeCheckpoint(l.ctx, &cp); err != nil {
+		l.log.LogAttrs(l.ctx, slog.LevelError, "periodic checkpoint", slog.String("error", err.Error()))
+	}
+}
+
+// drain adds to c.batch the appends queued now, up to MaxBatch.
+func (l *Log) drain(c *committer) {
+	for len(c.batch) < l.maxBatch {
+		select {
+		case r, ok := <-l.reqs:
+			if !ok {
+				return
+			}
+			if r.state.CompareAndSwap(queued, claimed) {
+				c.batch = append(c.batch, r)
+			}
+		default:
+			return
 		}
 	}
-	if head.Size+uint64(len(l.batch)) > maxSafeInt {
-		return frontier{}, [32]byte{}, errors.New("sequence numbers exhausted")
+}
+
+// seal assigns sequence numbers, hashes and tree hashes to c.batch after
+// head, filling c.records, and caches the tree after them. It runs under
+// the store's write lock.
+func (l *Log) seal(c *committer, head Head, hr tlog.HashReader) ([32]byte, error) {
+	c.records = c.records[:0]
+	if head.Size+uint64(len(c.batch)) > maxSafeInt {
+		return [32]byte{}, errors.New("sequence numbers exhausted")
 	}
-	l.records = l.records[:0]
+	l.treeMu.Lock()
+	cached := l.treeOK && l.tree.size == head.Size && l.treeHash == head.Hash
+	if cached {
+		c.tree.size = l.tree.size
+		c.tree.hashes = append(c.tree.hashes[:0], l.tree.hashes...)
+	}
+	l.treeOK = false // until this batch is sealed
+	l.treeMu.Unlock()
+	if !cached {
+		f, err := loadFrontier(head.Size, hr)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		c.tree.size = f.size
+		c.tree.hashes = append(c.tree.hashes[:0], f.hashes...)
+	}
+	// One arena for every record's Data and TreeHashes, sized up front
+	// so that slices into it stay valid: a leaf adds at most 64 hashes.
+	need := 0
+	for _, r := range c.batch {
+		need += len(r.buf) + 20 + 65*32
+	}
+	if cap(c.arena) < need {
+		c.arena = make([]byte, 0, need+need/4)
+	}
+	arena := c.arena[:0]
 	prev := head.Hash
-	var prevHex [64]byte
-	for i, r := range l.batch {
+	var hx [128]byte // an event's PrevHash and Hash digits
+	for i, r := range c.batch {
 		seq := head.Size + uint64(i)
-		encodeHashTo(prevHex[:], prev)
+		encodeHashTo(hx[:64], prev)
 		suffix := r.buf[r.prefix+64+len(seqMember)+1:] // after `seq":0`
-		data := make([]byte, 0, len(r.buf)+20)
-		data = append(data, r.buf[:r.prefix]...)
-		data = append(data, prevHex[:]...)
-		data = append(data, seqMember...)
-		data = strconv.AppendUint(data, seq, 10)
-		data = append(data, suffix...)
-		l.sha.Reset()
-		l.sha.Write(prev[:])
-		l.sha.Write(data)
+		start := len(arena)
+		arena = append(arena, r.buf[:r.prefix]...)
+		arena = append(arena, hx[:64]...)
+		arena = append(arena, seqMember...)
+		arena = strconv.AppendUint(arena, seq, 10)
+		arena = append(arena, suffix...)
+		data := arena[start:len(arena):len(arena)]
+		c.sha.Reset()
+		c.sha.Write(prev[:])
+		c.sha.Write(data)
 		var h [32]byte
-		l.sha.Sum(h[:0])
-		tree := f.push(make([]byte, 0, 64), LeafHash(h))
-		r.ev.Seq = seq
-		r.ev.PrevHash = string(prevHex[:])
-		r.ev.Hash = encodeHash(h)
-		l.records = append(l.records, Record{Seq: seq, Data: data, Hash: h, TreeHashes: tree, Event: &r.ev})
+		c.sha.Sum(h[:0])
+		encodeHashTo(hx[64:], h)
+		start = len(arena)
+		arena = c.tree.push(arena, LeafHash(h))
+		c.records = append(c.records, Record{Seq: seq, Data: data, Hash: h, TreeHashes: arena[start:len(arena):len(arena)], Event: &r.ev})
+		hexes := string(hx[:]) // one allocation for both strings
+		r.ev.Seq, r.ev.PrevHash, r.ev.Hash = seq, hexes[:64], hexes[64:]
 		prev = h
 	}
-	return f, prev, nil
+	c.arena = arena[:0]
+	l.treeMu.Lock()
+	l.tree.size = c.tree.size
+	l.tree.hashes = append(l.tree.hashes[:0], c.tree.hashes...)
+	l.treeHash, l.treeOK = prev, true
+	l.treeMu.Unlock()
+	return prev, nil
 }
 
 // encodeHashTo writes h as 64 hex digits to dst.
@@ -382,10 +468,13 @@ func encodeHashTo(dst []byte, h [32]byte) {
 // maybeCheckpoint writes a checkpoint when CheckpointEvery events were
 // appended or CheckpointInterval passed since the last one.
 func (l *Log) maybeCheckpoint() {
-	if !l.treeOK || l.tree.size <= l.lastCP.Size {
+	l.treeMu.Lock()
+	size, ok := l.tree.size, l.treeOK
+	l.treeMu.Unlock()
+	if !ok || size <= l.lastCP.Size {
 		return // nothing appended since the last checkpoint
 	}
-	due := l.every > 0 && l.tree.size-l.lastCP.Size >= uint64(l.every)
+	due := l.every > 0 && size-l.lastCP.Size >= uint64(l.every)
 	if !due && l.interval > 0 {
 		due = l.clock.Now().Sub(l.lastCP.Time) >= l.interval
 	}
@@ -408,26 +497,49 @@ func (l *Log) checkpoint(ctx context.Context, force bool) (Checkpoint, error) {
 		return l.lastCP, nil
 	}
 	c := Checkpoint{Size: head.Size, Chain: head.Hash, Time: l.clock.Now().UTC()}
-	if l.treeOK && l.tree.size == head.Size && l.treeHash == head.Hash {
+	l.treeMu.Lock()
+	cached := l.treeOK && l.tree.size == head.Size && l.treeHash == head.Hash
+	if cached {
 		c.Root = l.tree.root()
-	} else {
+	}
+	l.treeMu.Unlock()
+	if !cached {
 		f, err := loadFrontier(head.Size, storeHashReader{ctx, l.store})
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
 		}
 		c.Root = f.root()
 	}
-	if err := signCheckpoint(l.key.Signer, &c); err != nil {
+	err = l.storeCheckpoint(ctx, &c)
+	if c.Note == nil {
 		return Checkpoint{}, err
 	}
-	if err := l.store.AddCheckpoint(ctx, c); err != nil {
-		return Checkpoint{}, fmt.Errorf("store checkpoint: %w", err)
+	return c, err // stored; err, if any, is a publishing failure
+}
+
+// storeCheckpoint signs, stores and publishes c. It sets c.Note only once
+// c is stored, so an error with c.Note set is a publishing failure. It
+// runs under cpMu.
+func (l *Log) storeCheckpoint(ctx context.Context, c *Checkpoint) error {
+	sc := *c
+	if err := signCheckpoint(l.key.Signer, &sc); err != nil {
+		return err
 	}
+	if err := l.store.AddCheckpoint(ctx, sc); err != nil {
+		return fmt.Errorf("store checkpoint: %w", err)
+	}
+	*c = sc
 	if c.Size >= l.lastCP.Size {
-		l.lastCP = c
+		l.setLastCP(sc)
 	}
 	l.log.LogAttrs(ctx, slog.LevelDebug, "checkpoint", slog.Uint64("size", c.Size))
-	return c, l.publish(ctx, c)
+	return l.publish(ctx, sc)
+}
+
+// setLastCP records c as the latest checkpoint.
+func (l *Log) setLastCP(c Checkpoint) {
+	l.lastCP = c
+	l.lastCPSize.Store(c.Size)
 }
 
 // publish sends c to every publisher, joining their errors.
@@ -442,7 +554,7 @@ func (l *Log) publish(ctx context.Context, c Checkpoint) error {
 	return errors.Join(errs...)
 }
 
-// do runs op on the writer goroutine and waits for it.
+// do runs op on the control goroutine, under cpMu, and waits for it.
 func (l *Log) do(ctx context.Context, op func()) error {
 	done := make(chan struct{})
 	l.mu.RLock()
@@ -547,7 +659,7 @@ func (l *Log) prune(ctx context.Context, before uint64) (Anchor, error) {
 		return Anchor{}, fmt.Errorf("audit prune: %w", err)
 	}
 	if before >= l.lastCP.Size {
-		l.lastCP = a.Checkpoint
+		l.setLastCP(a.Checkpoint)
 	}
 	l.log.LogAttrs(ctx, slog.LevelInfo, "pruned", slog.Uint64("before", before))
 	return a, l.publish(ctx, a.Checkpoint)
@@ -565,6 +677,8 @@ func (l *Log) Close() error {
 	l.closed = true
 	close(l.reqs)
 	l.mu.Unlock()
+	l.cwg.Wait() // the queued appends are committed
+	close(l.stop)
 	<-l.done
 	l.cancel()
 	return nil

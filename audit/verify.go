@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"golang.org/x/mod/sumdb/note"
@@ -48,7 +48,8 @@ type pendingCheckpoint struct {
 }
 
 // Verify checks a whole log against the verifier of its checkpoint key,
-// streaming the events once in constant memory:
+// streaming the events once, in memory that does not grow with the number
+// of events (only the list of checkpoints is held):
 //
 //   - the hash chain: consecutive sequence numbers from the first retained
 //     one, each hash recomputed from the previous hash and the stored
@@ -65,30 +66,24 @@ type pendingCheckpoint struct {
 //
 // The first failure is returned as a *ChainError or a *CheckpointError
 // naming the first bad sequence number; other errors are I/O errors.
+// Verify reads with several s.Scan calls at once, on consecutive ranges.
 func Verify(ctx context.Context, s Store, v note.Verifier, opts VerifyOptions) (VerifyResult, error) {
 	head, err := s.Head(ctx)
 	if err != nil {
 		return VerifyResult{}, fmt.Errorf("verify: %w", err)
 	}
 	res := VerifyResult{Start: head.Start, Size: head.Size}
-	var cps []pendingCheckpoint
-	err = s.Checkpoints(ctx, head.Start, func(c Checkpoint) error {
-		cps = append(cps, pendingCheckpoint{note: c.Note, size: c.Size, where: "stored"})
-		return nil
-	})
-	if err != nil {
-		return res, fmt.Errorf("verify: %w", err)
-	}
+	cps := &checkpointStream{ctx: ctx, s: s, nextMin: head.Start}
 	for _, n := range opts.Published {
 		c, err := OpenCheckpoint(n, v)
 		if err != nil {
 			return res, &CheckpointError{Seq: head.Start, Reason: "published checkpoint: " + err.Error()}
 		}
 		if c.Size >= head.Start {
-			cps = append(cps, pendingCheckpoint{note: n, size: c.Size, where: "published"})
+			cps.pub = append(cps.pub, pendingCheckpoint{note: n, size: c.Size, where: "published"})
 		}
 	}
-	sortCheckpoints(cps)
+	sortCheckpoints(cps.pub)
 
 	vs := verifier{v: v, store: s, ctx: ctx, good: head.Start, res: &res}
 	// The starting point: genesis, or the pruning anchor.
@@ -117,7 +112,7 @@ func Verify(ctx context.Context, s Store, v note.Verifier, opts VerifyOptions) (
 	}
 
 	// Checkpoints of size Start (the anchor's, or size 0).
-	i, err := vs.reach(cps, 0, head.Start, &f, prev)
+	nextCP, err := vs.reach(cps, head.Start, &f, prev)
 	if err != nil {
 		return res, err
 	}
@@ -126,33 +121,20 @@ func Verify(ctx context.Context, s Store, v note.Verifier, opts VerifyOptions) (
 	if every == 0 {
 		every = 1 << 16
 	}
-	sha := sha256.New()
 	next := head.Start
 	tree := make([]byte, 0, 64*32)
-	var h [32]byte
-	err = s.Scan(ctx, head.Start, head.Size, func(r *Record) error {
-		if r.Seq != next {
-			if r.Seq > next {
-				return &ChainError{Seq: next, Reason: "event missing (deleted): next stored event is seq " + uitoa(r.Seq)}
-			}
-			return &ChainError{Seq: r.Seq, Reason: "sequence out of order"}
-		}
-		sha.Reset()
-		sha.Write(prev[:])
-		sha.Write(r.Data)
-		sha.Sum(h[:0])
-		if h != r.Hash {
-			return &ChainError{Seq: next, Reason: "hash mismatch: the event or its predecessor was changed"}
-		}
-		tree = f.push(tree[:0], LeafHash(h))
-		if !bytes.Equal(tree, r.TreeHashes) {
-			return &ChainError{Seq: next, Reason: "stored Merkle tree hashes do not match the events"}
+	err = verifyStream(ctx, s, head.Start, head.Size, prev, func(seq uint64, h [32]byte, stored []byte) error {
+		// The stream checked the chain link and that stored[:32] is the
+		// leaf of h; the parents the leaf completes are checked here.
+		tree = f.push(tree[:0], tlog.Hash(stored[:32]))
+		if !bytes.Equal(tree, stored) {
+			return &ChainError{Seq: seq, Reason: "stored Merkle tree hashes do not match the events"}
 		}
 		prev = h
 		next++
-		if i < len(cps) && cps[i].size <= next {
+		if nextCP <= next {
 			var err error
-			if i, err = vs.reach(cps, i, next, &f, prev); err != nil {
+			if nextCP, err = vs.reach(cps, next, &f, prev); err != nil {
 				return err
 			}
 		}
@@ -175,8 +157,9 @@ func Verify(ctx context.Context, s Store, v note.Verifier, opts VerifyOptions) (
 	if opts.Progress != nil {
 		opts.Progress(total, total)
 	}
-	if i < len(cps) {
-		c := cps[i]
+	if c, ok, err := cps.peek(); err != nil {
+		return res, fmt.Errorf("verify: %w", err)
+	} else if ok {
 		return res, &CheckpointError{Size: c.size, Seq: head.Size, Reason: fmt.Sprintf(
 			"a %s signed checkpoint covers %d events but the log ends at %d: the tail was truncated", c.where, c.size, head.Size)}
 	}
@@ -193,32 +176,44 @@ type verifier struct {
 	res   *VerifyResult
 }
 
-// reach checks cps[i:] whose size is at most size, now that the stream
-// has reached size with tree f and chain hash prev; it returns the index
-// of the first checkpoint not yet reached.
-func (vs *verifier) reach(cps []pendingCheckpoint, i int, size uint64, f *frontier, prev [32]byte) (int, error) {
-	for ; i < len(cps) && cps[i].size <= size; i++ {
-		pc := cps[i]
+// reach checks the pending checkpoints whose size is at most size, now
+// that the stream has reached size with tree f and chain hash prev; it
+// returns the size of the next pending checkpoint (MaxUint64: none).
+func (vs *verifier) reach(cps *checkpointStream, size uint64, f *frontier, prev [32]byte) (uint64, error) {
+	for {
+		pc, ok, err := cps.peek()
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return math.MaxUint64, nil
+		}
+		if pc.size > size {
+			return pc.size, nil
+		}
+		cps.pop()
 		c, err := OpenCheckpoint(pc.note, vs.v)
 		if err != nil {
-			return i, &CheckpointError{Size: pc.size, Seq: vs.good, Reason: pc.where + " checkpoint: " + err.Error()}
+			return 0, &CheckpointError{Size: pc.size, Seq: vs.good, Reason: pc.where + " checkpoint: " + err.Error()}
 		}
 		if c.Size != pc.size {
-			return i, &CheckpointError{Size: pc.size, Seq: vs.good, Reason: fmt.Sprintf("stored checkpoint row says size %d but its signed note says %d", pc.size, c.Size)}
+			return 0, &CheckpointError{Size: pc.size, Seq: vs.good, Reason: fmt.Sprintf("stored checkpoint row says size %d but its signed note says %d", pc.size, c.Size)}
 		}
 		if c.Size < size {
 			continue // before the first retained event (pruned)
 		}
 		if c.Root != f.root() {
-			return i, &CheckpointError{Size: c.Size, Seq: vs.good, Reason: fmt.Sprintf(
+			return 0, &CheckpointError{Size: c.Size, Seq: vs.good, Reason: fmt.Sprintf(
 				"the recomputed tree root differs from the %s signed checkpoint: events in [%d, %d) were rewritten", pc.where, vs.good, c.Size)}
 		}
 		if c.Chain != prev {
-			return i, &CheckpointError{Size: c.Size, Seq: c.Size - 1, Reason: "the chain hash differs from the signed checkpoint"}
+			return 0, &CheckpointError{Size: c.Size, Seq: c.Size - 1, Reason: "the chain hash differs from the signed checkpoint"}
 		}
-		if vs.last != nil && vs.last.Size < c.Size {
+		// The empty tree is a prefix of every tree (and its root was
+		// checked above when it was reached), so it needs no proof.
+		if vs.last != nil && vs.last.Size > 0 && vs.last.Size < c.Size {
 			if err := vs.consistent(vs.last, &c); err != nil {
-				return i, err
+				return 0, err
 			}
 		}
 		vs.good, vs.last = c.Size, &c
@@ -227,7 +222,6 @@ func (vs *verifier) reach(cps []pendingCheckpoint, i int, size uint64, f *fronti
 			vs.res.Latest = &c
 		}
 	}
-	return i, nil
 }
 
 // consistent checks a consistency proof between two checkpoints, built
@@ -247,4 +241,93 @@ func (vs *verifier) consistent(old, cur *Checkpoint) error {
 // sizes.
 func sortCheckpoints(cps []pendingCheckpoint) {
 	slices.SortStableFunc(cps, func(a, b pendingCheckpoint) int { return cmp.Compare(a.size, b.size) })
+}
+
+// checkpointPage is how many stored checkpoints Verify reads at a time.
+const checkpointPage = 256
+
+// errPageFull ends the read of a page of checkpoints.
+var errPageFull = errors.New("page full")
+
+// checkpointStream yields the checkpoints Verify checks in order of size:
+// the stored ones, read a page at a time so that memory does not grow
+// with the log, merged with the published ones (stored ones first among
+// equal sizes).
+type checkpointStream struct {
+	ctx     context.Context
+	s       Store
+	page    []pendingCheckpoint // stored, read and not yet consumed
+	pos     int
+	nextMin uint64              // the size the next page starts from
+	skip    int                 // stored checkpoints of size nextMin read already
+	done    bool                // every stored checkpoint has been read
+	pub     []pendingCheckpoint // published, sorted by size
+	pubPos  int
+}
+
+// fill reads the next page of stored checkpoints once the current one is
+// consumed.
+func (cs *checkpointStream) fill() error {
+	if cs.pos < len(cs.page) || cs.done {
+		return nil
+	}
+	cs.page, cs.pos = cs.page[:0], 0
+	skip := cs.skip
+	err := cs.s.Checkpoints(cs.ctx, cs.nextMin, func(c Checkpoint) error {
+		if c.Size == cs.nextMin && skip > 0 {
+			skip--
+			return nil
+		}
+		if len(cs.page) == checkpointPage {
+			return errPageFull
+		}
+		cs.page = append(cs.page, pendingCheckpoint{note: c.Note, size: c.Size, where: "stored"})
+		return nil
+	})
+	switch {
+	case errors.Is(err, errPageFull):
+	case err != nil:
+		return err
+	default:
+		cs.done = true
+	}
+	if n := len(cs.page); n > 0 {
+		last := cs.page[n-1].size
+		if last != cs.nextMin {
+			cs.nextMin, cs.skip = last, 0
+		}
+		for i := n - 1; i >= 0 && cs.page[i].size == last; i-- {
+			cs.skip++
+		}
+	}
+	return nil
+}
+
+// peek returns the next checkpoint without consuming it; ok is false when
+// there is none.
+func (cs *checkpointStream) peek() (pendingCheckpoint, bool, error) {
+	if err := cs.fill(); err != nil {
+		return pendingCheckpoint{}, false, err
+	}
+	if cs.storedNext() {
+		return cs.page[cs.pos], true, nil
+	}
+	if cs.pubPos < len(cs.pub) {
+		return cs.pub[cs.pubPos], true, nil
+	}
+	return pendingCheckpoint{}, false, nil
+}
+
+// pop consumes the checkpoint peek returned.
+func (cs *checkpointStream) pop() {
+	if cs.storedNext() {
+		cs.pos++
+	} else {
+		cs.pubPos++
+	}
+}
+
+// storedNext reports whether the next checkpoint is a stored one.
+func (cs *checkpointStream) storedNext() bool {
+	return cs.pos < len(cs.page) && (cs.pubPos >= len(cs.pub) || cs.page[cs.pos].size <= cs.pub[cs.pubPos].size)
 }

@@ -1,8 +1,11 @@
 package detect
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -190,4 +193,87 @@ func (c *CheckRules) Rules() []RuleInfo {
 		out[i] = RuleInfo{ID: r.id, Policy: r.policy, Message: r.message, Suggestion: r.suggestion, Severity: r.severity}
 	}
 	return out
+}
+
+// DangerousPolicy is the Policy of the check violations that come from the
+// [Dangerous] detector rather than from the reference's rules.
+const DangerousPolicy = "block-dangerous-operations"
+
+// DangerousRules describes the rules of the violations [CheckDangerous]
+// reports, one per kind of operation, for SARIF rule metadata.
+func DangerousRules() []RuleInfo {
+	return []RuleInfo{
+		{ID: "dangerous-shell", Policy: DangerousPolicy, Severity: "critical",
+			Message:    "Destructive shell command",
+			Suggestion: "Scope the command to the files it needs, or drop it"},
+		{ID: "dangerous-sql", Policy: DangerousPolicy, Severity: "critical",
+			Message:    "Destructive SQL statement",
+			Suggestion: "Limit the statement with a WHERE clause, or archive instead of dropping"},
+		{ID: "dangerous-code", Policy: DangerousPolicy, Severity: "high",
+			Message:    "Code that runs commands or untrusted code",
+			Suggestion: "Use an argument list instead of a shell, and parse data instead of evaluating it"},
+	}
+}
+
+// CheckDangerous returns the findings of d in content as check
+// violations, in line order: one per line and detector rule. Policy is
+// [DangerousPolicy], RuleID "dangerous-" plus the kind (shell, sql, code),
+// Violation the finding's explanation, naming its rule. An error from d
+// (an input larger than its limit, a cancelled ctx) is returned: callers
+// fail closed.
+func CheckDangerous(ctx context.Context, d *Dangerous, content string) ([]CheckViolation, error) {
+	fs, err := d.Scan(ctx, content)
+	if err != nil {
+		return nil, fmt.Errorf("dangerous-operation check: %w", err)
+	}
+	var out []CheckViolation
+	seen := map[string]bool{}
+	line, lineStart, pos := 1, 0, 0
+	for _, f := range fs { // in order of position
+		start := max(f.Start, 0)
+		for ; pos < start && pos < len(content); pos++ {
+			if content[pos] == '\n' {
+				line++
+				lineStart = pos + 1
+			}
+		}
+		key := strconv.Itoa(line) + "\x00" + f.Rule
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		end := strings.IndexByte(content[lineStart:], '\n')
+		if end < 0 {
+			end = len(content) - lineStart
+		}
+		code := strings.TrimSpace(strings.TrimSuffix(content[lineStart:lineStart+end], "\r"))
+		out = append(out, CheckViolation{Line: line, Code: code,
+			Violation: "Dangerous operation (" + f.Rule + "): " + f.Explanation,
+			Policy:    DangerousPolicy, Severity: f.Severity.String(), Suggestion: f.Suggestion,
+			RuleID: "dangerous-" + f.Kind})
+	}
+	return out, nil
+}
+
+// CheckWith runs both rule sets of `agentos check`: the reference's rules
+// (Check, whose output comes first and is unchanged) and then the
+// violations of [CheckDangerous] on lines the reference's rules did not
+// flag, so each line is reported by one rule set only. d's error is
+// returned (fail closed).
+func (c *CheckRules) CheckWith(ctx context.Context, d *Dangerous, content, lang string) ([]CheckViolation, error) {
+	out := c.Check(content, lang)
+	dv, err := CheckDangerous(ctx, d, content)
+	if err != nil {
+		return nil, err
+	}
+	flagged := make(map[int]bool, len(out))
+	for _, v := range out {
+		flagged[v.Line] = true
+	}
+	for _, v := range dv {
+		if !flagged[v.Line] {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }

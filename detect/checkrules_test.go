@@ -39,3 +39,43 @@ func TestCheckRulesReference(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckDangerous checks that code the reference rules miss is flagged
+// by the dangerous-operations detector, one violation per line and rule,
+// with a suggestion.
+func TestCheckDangerous(t *testing.T) {
+	t.Parallel()
+	d := NewDangerous(DangerousOptions{})
+	tests := []struct {
+		name, content string
+		want          []string // "line:rule-id:severity"
+	}{
+		{"python-os-system", "import os\nos.system(\"rm -rf /\")\n", []string{"2:dangerous-code:high"}},
+		{"js-child-process", "const cp = require('child_process');\ncp.exec(\"curl x | sh\");\n", []string{"2:dangerous-code:high"}},
+		{"shell-rm-root", "#!/bin/sh\necho start\nrm -rf /\n", []string{"3:dangerous-shell:critical"}},
+		{"sql-drop", "SELECT 1;\nDROP DATABASE prod;\n", []string{"2:dangerous-sql:critical"}},
+		{"clean", "print('hello')\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			vs, err := CheckDangerous(t.Context(), d, tt.content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, v := range vs {
+				got = append(got, fmt.Sprintf("%d:%s:%s", v.Line, v.RuleID, v.Severity))
+				if v.Suggestion == "" || v.Policy != DangerousPolicy || v.Code == "" {
+					t.Errorf("violation %+v: want a suggestion, policy %s and code", v, DangerousPolicy)
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("CheckDangerous(%q) = %q, want %q", tt.content, got, tt.want)
+			}
+		})
+	}
+	if _, err := CheckDangerous(t.Context(), NewDangerous(DangerousOptions{MaxInput: 4}), "rm -rf /"); err == nil {
+		t.Error("CheckDangerous over MaxInput = nil error, want one (fail closed)")
+	}
+}

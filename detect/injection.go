@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -96,7 +97,9 @@ type Injection struct {
 	customSrc   []string
 	canaries    []string
 	rules       []injectionRule
-	literals    *literalIndex
+	literals    *literalPositions
+	meter       *workMeter // nil except in tests
+	scratch     sync.Pool  // *posScratch
 	model       *Model
 	modelThresh float64
 	chunk       int
@@ -142,7 +145,7 @@ func NewInjection(opts InjectionOptions) (*Injection, error) {
 	if d.rules, err = compileRules(); err != nil {
 		return nil, fmt.Errorf("compile injection rules: %w", err)
 	}
-	d.literals = newLiteralIndex(d.rules)
+	d.literals = newRuleLiterals(d.rules)
 	if !opts.DisableModel {
 		d.model = opts.Model
 		if d.model == nil {
@@ -256,6 +259,7 @@ func (d *Injection) Reference(text string, canaries []string) InjectionResult {
 				Explanation:     "Input matched blocklist entry: " + d.block[i]}
 		}
 	}
+	d.meter.add(len(text))
 	hits := d.matchRules(nil, foldForRules(text), text, false)
 	hits = d.matchCanaries(hits, lower, canaries, false)
 	hits = d.matchCustom(hits, text)
@@ -265,27 +269,49 @@ func (d *Injection) Reference(text string, canaries []string) InjectionResult {
 // matchRules appends the findings of the built-in rules. folded is the
 // text the regular expressions run on; orig is the text base64 runs are
 // taken from (base64 is case-sensitive). withSpans records spans in folded.
+// Each rule runs only in windows around its literal's occurrences, which
+// finds exactly what running it over the whole text finds.
 func (d *Injection) matchRules(hits []ruleHit, folded, orig string, withSpans bool) []ruleHit {
+	return d.matchRulesWith(hits, folded, orig, withSpans, len(folded) <= math.MaxInt32)
+}
+
+// matchRulesWith is matchRules; windowed false runs every rule whose
+// literal occurs over the whole text (the reference form the windowed
+// search is tested against).
+func (d *Injection) matchRulesWith(hits []ruleHit, folded, orig string, withSpans, windowed bool) []ruleHit {
 	base64Done := false
-	present := d.literals.present(folded)
+	sc, _ := d.scratch.Get().(*posScratch)
+	if sc == nil {
+		sc = new(posScratch)
+	}
+	defer d.scratch.Put(sc)
+	pos := d.literals.positions(sc, folded, d.meter)
 	for i := range d.rules {
 		r := &d.rules[i]
 		if r.family > familyEncoding && !base64Done {
 			hits = matchBase64(hits, orig)
 			base64Done = true
 		}
-		if present&(1<<i) == 0 {
+		lp := pos[r.litID]
+		if len(lp) == 0 {
+			continue
+		}
+		var a, b int
+		var ok bool
+		if windowed {
+			a, b, ok = r.win.find(folded, lp, len(r.literal), d.meter)
+		} else {
+			d.meter.add(len(folded))
+			if loc := r.re.FindStringIndex(folded); loc != nil {
+				a, b, ok = loc[0], loc[1], true
+			}
+		}
+		if !ok {
 			continue
 		}
 		start, end := -1, -1
 		if withSpans {
-			loc := r.re.FindStringIndex(folded)
-			if loc == nil {
-				continue
-			}
-			start, end = injTrimBoundary(folded, loc[0], loc[1])
-		} else if !r.re.MatchString(folded) {
-			continue
+			start, end = injTrimBoundary(folded, a, b)
 		}
 		hits = append(hits, ruleHit{family: r.family, kind: r.kind, label: r.label, threat: r.threat, conf: r.conf,
 			start: start, end: end})
@@ -347,12 +373,12 @@ func matchBase64(hits []ruleHit, orig string) []ruleHit {
 func base64Runs(s string) [][2]int {
 	var out [][2]int
 	for i := 0; i < len(s); {
-		if !isB64Char(s[i]) {
+		if b64Alphabet[s[i]] == 0 {
 			i++
 			continue
 		}
-		j := i
-		for j < len(s) && isB64Char(s[j]) {
+		j := i + 1
+		for j < len(s) && b64Alphabet[s[j]] != 0 {
 			j++
 		}
 		if j-i >= 20 {
@@ -368,8 +394,13 @@ func base64Runs(s string) [][2]int {
 	return out
 }
 
-func isB64Char(c byte) bool {
-	return ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '+' || c == '/'
+// b64Alphabet marks the bytes of [A-Za-z0-9+/].
+var b64Alphabet = [256]uint8{
+	'A': 1, 'B': 1, 'C': 1, 'D': 1, 'E': 1, 'F': 1, 'G': 1, 'H': 1, 'I': 1, 'J': 1, 'K': 1, 'L': 1, 'M': 1,
+	'N': 1, 'O': 1, 'P': 1, 'Q': 1, 'R': 1, 'S': 1, 'T': 1, 'U': 1, 'V': 1, 'W': 1, 'X': 1, 'Y': 1, 'Z': 1,
+	'a': 1, 'b': 1, 'c': 1, 'd': 1, 'e': 1, 'f': 1, 'g': 1, 'h': 1, 'i': 1, 'j': 1, 'k': 1, 'l': 1, 'm': 1,
+	'n': 1, 'o': 1, 'p': 1, 'q': 1, 'r': 1, 's': 1, 't': 1, 'u': 1, 'v': 1, 'w': 1, 'x': 1, 'y': 1, 'z': 1,
+	'0': 1, '1': 1, '2': 1, '3': 1, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1, '9': 1, '+': 1, '/': 1,
 }
 
 // matchCanaries adds a critical finding per canary found in lower.
@@ -479,6 +510,7 @@ func (d *Injection) Check(ctx context.Context, input string, canaries []string) 
 			end = injRuneStart(input, off+d.chunk)
 		}
 		piece := input[off:end]
+		d.meter.add(len(piece))
 		n := Normalize(piece)
 		hits, allow := d.checkPiece(n, piece, canaries)
 		if allow {

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -46,7 +47,9 @@ type injectionRule struct {
 	threat  Severity
 	conf    float64
 	literal string // a lower-case literal every match contains
+	litID   int    // index of literal in the detector's literal scanner
 	re      *regexp.Regexp
+	win     *windowRegexp // re, run around the literal's occurrences
 }
 
 // pyWordBoundary spells Python's Unicode \b for a boundary before or after a
@@ -155,41 +158,21 @@ var familyInfo = [...]struct {
 	familyCustom:    {"custom", TypeDirectOverride, SeverityHigh, 0.8},
 }
 
-// literalIndex finds, in one pass, which rules' literals occur in a text:
-// a bitmap of the literals' first two bytes filters positions, and only
-// candidate positions are compared with the literals.
-type literalIndex struct {
-	mask   [1 << 16 / 64]uint64
-	byPair map[uint16][]uint8 // first two bytes -> rule indexes
-	lits   []string
-}
-
-func newLiteralIndex(rules []injectionRule) *literalIndex {
-	x := &literalIndex{byPair: map[uint16][]uint8{}}
-	for i, r := range rules {
-		p := uint16(r.literal[0])<<8 | uint16(r.literal[1])
-		x.mask[p/64] |= 1 << (p % 64)
-		x.byPair[p] = append(x.byPair[p], uint8(i))
-		x.lits = append(x.lits, r.literal)
-	}
-	return x
-}
-
-// present returns a bitmask of the rules whose literal occurs in t.
-func (x *literalIndex) present(t string) uint64 {
-	var found uint64
-	for i := 0; i+1 < len(t); i++ {
-		p := uint16(t[i])<<8 | uint16(t[i+1])
-		if x.mask[p/64]&(1<<(p%64)) == 0 {
-			continue
+// newRuleLiterals returns the scanner of the rules' literals and sets each
+// rule's litID.
+func newRuleLiterals(rules []injectionRule) *literalPositions {
+	ids := map[string]int{}
+	var lits []string
+	for i := range rules {
+		id, ok := ids[rules[i].literal]
+		if !ok {
+			id = len(lits)
+			ids[rules[i].literal] = id
+			lits = append(lits, rules[i].literal)
 		}
-		for _, k := range x.byPair[p] {
-			if found&(1<<k) == 0 && strings.HasPrefix(t[i:], x.lits[k]) {
-				found |= 1 << k
-			}
-		}
+		rules[i].litID = id
 	}
-	return found
+	return &literalPositions{set: newLiteralSet(lits, make([]bool, len(lits))), n: len(lits)}
 }
 
 // compileRules builds the rule table. The expressions are constants, so an
@@ -210,7 +193,17 @@ func compileRules() ([]injectionRule, error) {
 			return nil, err
 		}
 		fi := familyInfo[s.family]
+		win, err := newWindowRegexp(re)
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < len(s.literal); i++ {
+			if !win.alpha[s.literal[i]] {
+				return nil, fmt.Errorf("literal %q of %q has a byte outside the expression's alphabet", s.literal, expr)
+			}
+		}
 		rules = append(rules, injectionRule{
+			win:     win,
 			family:  s.family,
 			kind:    fi.kind,
 			label:   fi.prefix + ":" + s.source,

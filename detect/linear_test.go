@@ -27,6 +27,11 @@ var adversarialRepeats = []struct{ name, unit string }{
 	{"quote", "'"},
 	{"basic", "Basic "},
 	{"token-word", "token "},
+	{"injection-phrase", "you are now "},
+	{"injection-literal-run", "now"},
+	{"injection-boundary", "rot13rot13"},
+	{"injection-line", "---\n"},
+	{"injection-any", "as i mentioned before "},
 }
 
 // workRatio returns work(2n)/work(n) for the unit repeated to about n and
@@ -59,6 +64,26 @@ func TestLinearWork(t *testing.T) {
 				t.Fatal(err)
 			}
 			return s.meter.load()
+		}},
+		{"injection", func(in string) int64 {
+			d, err := NewInjection(InjectionOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.meter = &workMeter{}
+			if _, err := d.Check(context.Background(), in, nil); err != nil {
+				t.Fatal(err)
+			}
+			return d.meter.load()
+		}},
+		{"injection-reference", func(in string) int64 {
+			d, err := NewInjection(InjectionOptions{DisableModel: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.meter = &workMeter{}
+			_ = d.Reference(in, nil)
+			return d.meter.load()
 		}},
 		{"dangerous", func(in string) int64 {
 			d := NewDangerous(DangerousOptions{})

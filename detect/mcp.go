@@ -374,6 +374,7 @@ type scanState struct {
 	tool    string
 	threats []Threat
 	buf     []byte
+	present uint32 // pyPresent of the folded description
 }
 
 func (st *scanState) add(t Threat) {
@@ -412,7 +413,8 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 			schema = &n
 		}
 	}
-	folded := string(foldInto(st.buf[:0], t.Description))
+	folded := foldString(&st.buf, t.Description)
+	st.present = s.rules.pyPresent(folded)
 	s.checkHidden(st, t.Description, folded)
 	if err := s.checkDescriptionInjection(ctx, st, t.Description, folded); err != nil {
 		return nil, err
@@ -477,7 +479,7 @@ func (s *MCPScanner) checkHidden(st *scanState, desc, folded string) {
 		})
 	}
 	for i := range r.instruction {
-		if r.instruction[i].match(folded) {
+		if st.present&(1<<i) != 0 && r.instruction[i].matchLit(folded) {
 			st.add(Threat{
 				Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "instruction_phrase",
 				Message:        "Instruction-like pattern in tool description: " + r.instruction[i].source,
@@ -503,8 +505,9 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 			})
 		}
 	}
+	ni := len(r.instruction)
 	for i := range r.role {
-		if r.role[i].match(folded) {
+		if st.present&(1<<(ni+i)) != 0 && r.role[i].matchLit(folded) {
 			st.add(Threat{
 				Type: ThreatDescriptionInjection, Severity: SeverityMedium, Rule: "role_override",
 				Message:        "Role override pattern in description: " + r.role[i].source,
@@ -512,8 +515,9 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 			})
 		}
 	}
+	nr := ni + len(r.role)
 	for i := range r.exfil {
-		if r.exfil[i].match(folded) {
+		if st.present&(1<<(nr+i)) != 0 && r.exfil[i].matchLit(folded) {
 			// The reference rates any mention (a documentation URL, "send
 			// email") critical; outside reference mode a bare mention is
 			// low and the "exfiltrate-to" rule judges intent.
@@ -602,6 +606,19 @@ func (s *MCPScanner) checkSchema(st *scanState, schema *jsonNode) error {
 	return nil
 }
 
+// foldString returns foldInto of s as a string: s itself when folding
+// changes nothing (no upper-case ASCII and no non-ASCII), else a copy
+// built in *buf.
+func foldString(buf *[]byte, s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			*buf = foldInto((*buf)[:0], s)
+			return string(*buf)
+		}
+	}
+	return s
+}
+
 // pyContains evaluates the reference's `name in required`: membership for
 // a list or an object's keys, substring for a string; other types raise.
 func pyContains(required *jsonNode, name string) (bool, error) {
@@ -625,10 +642,10 @@ func pyContains(required *jsonNode, name string) (bool, error) {
 }
 
 func (s *MCPScanner) firstInstruction(st *scanState, text string) (string, bool) {
-	st.buf = foldInto(st.buf[:0], text)
-	folded := string(st.buf)
+	folded := foldString(&st.buf, text)
+	present := s.rules.pyPresent(folded)
 	for i := range s.rules.instruction {
-		if s.rules.instruction[i].match(folded) {
+		if present&(1<<i) != 0 && s.rules.instruction[i].matchLit(folded) {
 			return s.rules.instruction[i].source, true
 		}
 	}
@@ -682,7 +699,8 @@ func (s *MCPScanner) checkPropertyName(st *scanState, fired []bool, name string)
 	if fired[idx] {
 		return
 	}
-	if !s.rules.selfName.MatchString(foldName(name)) {
+	folded := foldName(name)
+	if s.rules.extPresent(folded)&(1<<idx) == 0 || !s.rules.selfName.MatchString(folded) {
 		return
 	}
 	fired[idx] = true
@@ -698,21 +716,10 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, text, where strin
 		return
 	}
 	norm := Normalize(text).Text
-	var tri trigramSet
-	tri.build(norm)
+	present := s.rules.extPresent(norm)
 	for i := range s.rules.extended {
 		r := &s.rules.extended[i]
-		if fired[i] {
-			continue
-		}
-		hit := false
-		for _, l := range r.lits {
-			if tri.mayContain(l) && strings.Contains(norm, l) {
-				hit = true
-				break
-			}
-		}
-		if !hit || !r.re.MatchString(norm) {
+		if fired[i] || present&(1<<i) == 0 || !r.re.MatchString(norm) {
 			continue
 		}
 		fired[i] = true

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -41,6 +42,11 @@ func (r *pyRule) match(folded string) bool {
 	if !strings.Contains(folded, r.lit) {
 		return false
 	}
+	return r.matchLit(folded)
+}
+
+// matchLit is match once the rule's literal is known to occur in folded.
+func (r *pyRule) matchLit(folded string) bool {
 	if !r.leadB && !r.trailB {
 		return r.re.MatchString(folded)
 	}
@@ -72,6 +78,60 @@ type mcpRules struct {
 
 	extended []extRule
 	selfName *regexp.Regexp // property names that ask the model about itself
+
+	// pyLits finds the literals of instruction, role and exfil (numbered
+	// in that order) in one pass; extLits those of the extended rules and
+	// of selfName (numbered after them).
+	pyLits  *literalSet
+	pyRule  []uint8 // per literal, its rule number
+	extLits *literalSet
+	extRule []uint8
+}
+
+// pyPresent returns the bitmask of the pyRules (instruction, then role,
+// then exfil) whose literal occurs in folded.
+func (r *mcpRules) pyPresent(folded string) uint32 {
+	var m uint32
+	r.pyLits.each(folded, func(lit, _ int) bool {
+		m |= 1 << r.pyRule[lit]
+		return true
+	})
+	return m
+}
+
+// extPresent returns the bitmask of the extended rules (bit i for
+// extended[i]; bit len(extended) for selfName) with a literal in text.
+func (r *mcpRules) extPresent(text string) uint32 {
+	var m uint32
+	r.extLits.each(text, func(lit, _ int) bool {
+		m |= 1 << r.extRule[lit]
+		return true
+	})
+	return m
+}
+
+// selfNameLits are literals one of which every selfName match contains.
+var selfNameLits = [...]string{"llm", "assistant", "prompt", "conversation", "chat", "previous", "model", "agent"}
+
+func (r *mcpRules) buildLiterals() {
+	var lits []string
+	for i, pr := range slices.Concat(r.instruction, r.role, r.exfil) {
+		lits = append(lits, pr.lit)
+		r.pyRule = append(r.pyRule, uint8(i))
+	}
+	r.pyLits = newLiteralSet(lits, make([]bool, len(lits)))
+	lits = nil
+	for i, e := range r.extended {
+		for _, l := range e.lits {
+			lits = append(lits, l)
+			r.extRule = append(r.extRule, uint8(i))
+		}
+	}
+	for _, l := range selfNameLits {
+		lits = append(lits, l)
+		r.extRule = append(r.extRule, uint8(len(r.extended)))
+	}
+	r.extLits = newLiteralSet(lits, make([]bool, len(lits)))
 }
 
 // Reference pattern sources, reported verbatim as matched_pattern.
@@ -186,6 +246,7 @@ func newMCPRules() *mcpRules {
 			message: "Parameter asks the model to disclose its identity, prompt or conversation",
 		},
 	}
+	defer r.buildLiterals()
 	r.selfName = regexp.MustCompile(`(?:^|[_\-. ])(?:llm|llms|ai_model|assistant|system_?prompt|sys_?prompt|conversation|chat_?history|previous_?messages|model_?name|model_?id|agent_?name|prompt_?text|initial_?prompt)(?:$|[_\-. ])|^llm$`)
 	return r
 }
@@ -218,33 +279,4 @@ var suspiciousRequired = [...]string{"system_prompt", "instructions", "override"
 // reference mode they are reported at low severity.
 func benignRequired(sub string) bool {
 	return sub == "command" || sub == "exec" || sub == "eval" || sub == "instructions"
-}
-
-// trigramSet is a 4096-bit Bloom filter of the byte trigrams of a text:
-// a literal whose trigrams are not all present cannot occur in it. One
-// pass builds it; each literal test then costs a few bit probes instead
-// of a substring search.
-type trigramSet [64]uint64
-
-func trigramHash(a, b, c byte) uint32 {
-	return (uint32(a)*0x9E3779B1 ^ uint32(b)*0x85EBCA77 ^ uint32(c)*0xC2B2AE3D) >> 20
-}
-
-func (t *trigramSet) build(s string) {
-	for i := 0; i+2 < len(s); i++ {
-		h := trigramHash(s[i], s[i+1], s[i+2])
-		t[h>>6] |= 1 << (h & 63)
-	}
-}
-
-// mayContain reports whether lit may occur in the text (false means it
-// does not). Literals shorter than three bytes always may.
-func (t *trigramSet) mayContain(lit string) bool {
-	for i := 0; i+2 < len(lit); i++ {
-		h := trigramHash(lit[i], lit[i+1], lit[i+2])
-		if t[h>>6]&(1<<(h&63)) == 0 {
-			return false
-		}
-	}
-	return true
 }

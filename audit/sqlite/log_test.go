@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -379,5 +381,144 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(pub, "checkpoint-00000000000000000013.note")); err != nil {
 		t.Fatalf("anchor checkpoint not published: %v", err)
+	}
+}
+
+// TestVerifyManyCheckpoints: Verify reads stored checkpoints a page at a
+// time (pages of 256) and merges them with published ones; every
+// checkpoint, including several of the same size, is checked once, and a
+// truncation behind the last page is caught.
+func TestVerifyManyCheckpoints(t *testing.T) {
+	t.Parallel()
+	pub := &notesPublisher{}
+	e := newEnv(t, audit.Options{CheckpointEvery: 1, CheckpointInterval: -1, Publishers: []audit.Publisher{pub}})
+	const n = 260 // more stored checkpoints than one page of 256
+	appendN(t, e.log, 0, n)
+	for range 3 { // checkpoints of an unchanged size
+		if _, err := e.log.Checkpoint(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub.mu.Lock()
+	notes := slices.Clone(pub.notes)
+	pub.mu.Unlock()
+	res, err := e.log.Verify(t.Context(), audit.VerifyOptions{Published: notes})
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if want := n + 3 + len(notes); res.Checkpoints != want || res.Latest == nil || res.Latest.Size != n {
+		t.Fatalf("Verify = %d checkpoints, latest %+v; want %d, latest at size %d", res.Checkpoints, res.Latest, want, n)
+	}
+	execSQL(t, rawDB(t, e.dir), `DELETE FROM events WHERE seq >= 250`)
+	_, err = e.log.Verify(t.Context(), audit.VerifyOptions{})
+	var ke *audit.CheckpointError
+	if !errors.As(err, &ke) || ke.Seq != 250 || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("Verify after truncation = %v; want a checkpoint error from seq 250", err)
+	}
+}
+
+// notesPublisher keeps the notes of published checkpoints.
+type notesPublisher struct {
+	mu    sync.Mutex
+	notes [][]byte
+}
+
+func (p *notesPublisher) Publish(_ context.Context, c audit.Checkpoint) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.notes = append(p.notes, c.Note)
+	return nil
+}
+
+// TestQueryMatchesCanonicalText: tool, action, rule and trace id are
+// found in the canonical JSON; the same text inside args is not a match,
+// does not use up the limit, and values that JSON escapes still match.
+func TestQueryMatchesCanonicalText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, audit.Options{})
+	decoy := event(0)
+	decoy.Tool = "file_read"
+	decoy.Args = json.RawMessage(`{"tool":"web_fetch","rule":"r<\"é\\>","trace_id":"t-x"}`)
+	match := event(1)
+	match.Tool, match.Decision.Rule, match.TraceID = "web_fetch", `r<"é\>`, "t-x"
+	for _, ev := range []*audit.Event{match, decoy, decoy} {
+		ev := *ev
+		if err := e.log.Append(t.Context(), &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		q    audit.Query
+		want []uint64
+	}{
+		{"tool", audit.Query{Tool: "web_fetch", Limit: 1}, []uint64{0}},
+		{"escaped rule", audit.Query{Rule: `r<"é\>`, Limit: 1}, []uint64{0}},
+		{"trace", audit.Query{TraceID: "t-x"}, []uint64{0}},
+		{"tool in args only", audit.Query{Tool: "file_read", Ascending: true}, []uint64{1, 2}},
+		{"prefix is not a match", audit.Query{Tool: "web_fetc"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []uint64
+			err := e.log.Query(t.Context(), tt.q, func(ev *audit.Event) error {
+				got = append(got, ev.Seq)
+				return nil
+			})
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("Query(%+v) = %v, %v; want %v", tt.q, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestOpenFirstLayout: a database created with the first layout (with
+// trace_id, tool, action and rule columns) keeps working: appends fill
+// every column, queries and verification work.
+func TestOpenFirstLayout(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := rawDB(t, dir)
+	execSQL(t, db, `CREATE TABLE events (
+	seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, agent_id TEXT NOT NULL, session_id TEXT NOT NULL,
+	trace_id TEXT NOT NULL, tool TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL,
+	data BLOB NOT NULL, hash BLOB NOT NULL, tree BLOB NOT NULL)`)
+	execSQL(t, db, `CREATE INDEX events_trace ON events(trace_id, seq)`)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e := openEnv(t, dir, audit.Options{CheckpointEvery: 5})
+	appendN(t, e.log, 0, 12)
+	if res := mustVerify(t, e); res.Size != 12 || res.Checkpoints != 2 {
+		t.Fatalf("Verify = %+v, want 12 events and 2 checkpoints", res)
+	}
+	var got []uint64
+	err := e.log.Query(t.Context(), audit.Query{Tool: "web_fetch", Action: "deny", Ascending: true}, func(ev *audit.Event) error {
+		got = append(got, ev.Seq)
+		return nil
+	})
+	if err != nil || fmt.Sprint(got) != "[1 7]" {
+		t.Fatalf("Query = %v, %v; want [1 7]", got, err)
+	}
+	var tool, trace string
+	if err := rawDB(t, dir).QueryRow(`SELECT tool, trace_id FROM events WHERE seq = 7`).Scan(&tool, &trace); err != nil || tool != "web_fetch" || trace != "t-7" {
+		t.Fatalf("first-layout columns of event 7 = %q, %q, %v", tool, trace, err)
+	}
+}
+
+// TestCheckpointOfEmptyLog: a checkpoint of the empty log (size 0) is
+// consistent with every later one.
+func TestCheckpointOfEmptyLog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, audit.Options{CheckpointEvery: -1, CheckpointInterval: -1})
+	if c, err := e.log.Checkpoint(t.Context()); err != nil || c.Size != 0 {
+		t.Fatalf("Checkpoint(empty) = %+v, %v", c, err)
+	}
+	appendN(t, e.log, 0, 5)
+	if _, err := e.log.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustVerify(t, e); res.Checkpoints != 2 || res.Latest == nil || res.Latest.Size != 5 {
+		t.Fatalf("Verify = %+v, want 2 checkpoints, the latest at size 5", res)
 	}
 }

@@ -1,30 +1,49 @@
 // Package sqlite is the embedded audit.Store: one SQLite database file
-// (modernc.org/sqlite, pure Go) in WAL mode with synchronous=FULL, written
-// through one connection and read through a separate pool.
+// (modernc.org/sqlite, pure Go) in WAL mode, written through one
+// connection and read through a separate pool.
 //
 // # Schema
 //
-// events(seq, time_ns, agent_id, session_id, trace_id, tool, action, rule,
-// data, hash, tree): data is the event's canonical JSON without "hash" (the
-// only source of event content: queries decode it and re-check their
-// filters against it, so an edited column cannot forge an answer), hash its
-// 32-byte chain hash, tree the Merkle tree hashes its leaf completes. The
-// other columns exist for the indexes (agent, session and trace, each with
-// seq). checkpoints(id, size, root, time_ns, note) and anchor(size, hash,
-// frontier, note) hold signed checkpoints and the pruning anchor.
+// events(seq, time_ns, agent_id, session_id, data, hash, tree): data is the
+// event's canonical JSON without "hash" (the only source of event content:
+// queries decode it and re-check their filters against it, so an edited
+// column cannot forge an answer), hash its 32-byte chain hash, tree the
+// Merkle tree hashes its leaf completes. The other columns exist for the
+// two indexes, (agent_id, seq) for an agent's latest events and
+// (session_id, seq), and for time ranges. Every column and index costs
+// each append: an index on a random key (a trace id) costs a page write
+// per event. So trace id, tool, action and rule are matched in the
+// canonical JSON itself, and a query by one of them alone scans the table
+// (add an agent or session to narrow it). A database created with the
+// first layout, which also had those four columns, keeps them filled. checkpoints(id, size,
+// root, time_ns, note) and anchor(size, hash, frontier, note) hold signed
+// checkpoints and the pruning anchor.
 //
 // # Concurrency and durability
 //
 // Append opens a BEGIN IMMEDIATE transaction, which takes SQLite's write
 // lock for every process using the file; the head is read inside it, so
-// several processes appending to one file still form one chain. Commit
-// returns after the WAL is fsynced. Readers use their own connections and
-// see every committed transaction.
+// several processes appending to one file still form one chain.
+//
+// The writer runs with synchronous=NORMAL, so COMMIT writes the
+// transaction to the WAL and returns without flushing it; Append then
+// waits until the WAL file has been flushed to stable storage (fdatasync)
+// by a flush that began after its COMMIT, and only then returns. One flush
+// serves every transaction committed before it began, and the next
+// transaction is written while the flush runs, so Appends from several
+// goroutines pipeline (audit.Log keeps more than one in flight). SQLite
+// itself still flushes the WAL before each checkpoint into the database
+// file and that file after it. A failed flush is sticky: every later write
+// fails, since whether the pending transactions reached the disk is
+// unknown. Readers use their own connections and see every committed
+// transaction, which may be shortly before the Append that wrote it
+// returns; nothing is acknowledged before it is durable.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,8 +81,11 @@ type Store struct {
 	ro   bool
 	path string
 
-	mu    sync.Mutex        // guards Close
-	stmts map[int]*sql.Stmt // multi-row inserts by row count, on w; fixed after Open
+	mu     sync.Mutex // guards Close
+	insert *sql.Stmt  // insertEvent (insertEventV1 when v1), on w
+	v1     bool       // the database has the first layout's columns
+	head   *sql.Stmt  // headQuery, on w
+	sync   *walSyncer // makes commits on w durable; nil when read-only
 }
 
 var _ audit.Store = (*Store)(nil)
@@ -74,17 +96,13 @@ CREATE TABLE IF NOT EXISTS events (
 	time_ns    INTEGER NOT NULL,
 	agent_id   TEXT NOT NULL,
 	session_id TEXT NOT NULL,
-	trace_id   TEXT NOT NULL,
-	tool       TEXT NOT NULL,
-	action     TEXT NOT NULL,
-	rule       TEXT NOT NULL,
 	data       BLOB NOT NULL,
 	hash       BLOB NOT NULL,
 	tree       BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_agent ON events(agent_id, seq);
 CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);
-CREATE INDEX IF NOT EXISTS events_trace ON events(trace_id, seq);
+DROP INDEX IF EXISTS events_trace;
 CREATE TABLE IF NOT EXISTS checkpoints (
 	id      INTEGER PRIMARY KEY,
 	size    INTEGER NOT NULL,
@@ -110,7 +128,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.ReadConns < 0 {
 		return nil, fmt.Errorf("audit sqlite: Options.ReadConns %d: must be 0 (default) or positive", opts.ReadConns)
 	}
-	s := &Store{log: opts.Logger, ro: opts.ReadOnly, path: opts.Path, stmts: map[int]*sql.Stmt{}}
+	s := &Store{log: opts.Logger, ro: opts.ReadOnly, path: opts.Path}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -124,7 +142,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	// NORMAL: COMMIT does not flush; every write transaction is made
+	// durable by an explicit flush of the WAL afterwards (walSyncer).
+	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "cache_size(-32000)")
 	q.Set("_txlock", "immediate")
 	wdsn := u.String() + "?" + q.Encode()
@@ -145,7 +165,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			s.Close()
 			return nil, fmt.Errorf("open audit db %s: %w", opts.Path, err)
 		}
-		if err := s.prepareInserts(ctx); err != nil {
+		s.sync = newWALSyncer(opts.Path)
+		if err := s.prepare(ctx); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("open audit db %s: prepare: %w", opts.Path, err)
 		}
@@ -179,13 +200,18 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for n, st := range s.stmts {
-		errs = append(errs, st.Close())
-		delete(s.stmts, n)
+	for _, st := range []**sql.Stmt{&s.insert, &s.head} {
+		if *st != nil {
+			errs = append(errs, (*st).Close())
+			*st = nil
+		}
 	}
 	if s.w != nil {
 		errs = append(errs, s.w.Close())
 		s.w = nil
+	}
+	if s.sync != nil {
+		s.sync.close()
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
@@ -196,31 +222,37 @@ func (s *Store) Close() error {
 
 var errReadOnly = errors.New("audit sqlite: store opened read-only")
 
-// insertRows is how many rows one INSERT statement carries.
-const insertRows = 32
+// insertEvent stores one event. One row per statement: SQLite gives a
+// multi-row INSERT a statement journal, which costs more than the extra
+// statement executions.
+const insertEvent = `INSERT INTO events (seq, time_ns, agent_id, session_id, data, hash, tree)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`
 
-const insertCols = 11
+// insertEventV1 stores one event in a database created with the first
+// layout, which also had trace_id, tool, action and rule columns.
+const insertEventV1 = `INSERT INTO events (seq, time_ns, agent_id, session_id, data, hash, tree, trace_id, tool, action, rule)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// prepareInserts prepares the INSERTs of 1 to insertRows rows on the
-// writer connection (a statement cannot be prepared on it while a
-// transaction holds it).
-func (s *Store) prepareInserts(ctx context.Context) error {
-	for n := 1; n <= insertRows; n++ {
-		var b strings.Builder
-		b.WriteString("INSERT INTO events (seq, time_ns, agent_id, session_id, trace_id, tool, action, rule, data, hash, tree) VALUES ")
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
-		}
-		st, err := s.w.PrepareContext(ctx, b.String())
-		if err != nil {
-			return err
-		}
-		s.stmts[n] = st
+// prepare prepares the statements of the write path on the writer
+// connection (a statement cannot be prepared on it while a transaction
+// holds it).
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	if s.head, err = s.w.PrepareContext(ctx, headQuery); err != nil {
+		return err
 	}
-	return nil
+	var v1 int
+	err = s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'trace_id'`).Scan(&v1)
+	if err != nil {
+		return err
+	}
+	s.v1 = v1 > 0
+	ins := insertEvent
+	if s.v1 {
+		ins = insertEventV1
+	}
+	s.insert, err = s.w.PrepareContext(ctx, ins)
+	return err
 }
 
 // Append implements audit.Store.
@@ -228,12 +260,22 @@ func (s *Store) Append(ctx context.Context, seal func(audit.Head, tlog.HashReade
 	if s.ro {
 		return errReadOnly
 	}
+	if err := s.sync.failed(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("audit sqlite: %w", err)
+	}
+	// Once begun, the transaction runs to its end (the busy timeout
+	// bounds the wait for the lock): it is never torn by cancellation,
+	// and the driver need not watch a context per statement.
+	ctx = context.WithoutCancel(ctx)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	head, err := headOf(ctx, tx)
+	head, err := headOf(tx.StmtContext(ctx, s.head).QueryRowContext(ctx))
 	if err != nil {
 		return err
 	}
@@ -246,25 +288,28 @@ func (s *Store) Append(ctx context.Context, seal func(audit.Head, tlog.HashReade
 			return fmt.Errorf("audit sqlite: record %d has seq %d, want %d", i, r.Seq, head.Size+uint64(i))
 		}
 	}
-	args := make([]any, 0, insertRows*insertCols)
-	for len(recs) > 0 {
-		n := min(len(recs), insertRows)
-		st := s.stmts[n]
-		args = args[:0]
-		for _, r := range recs[:n] {
-			e := r.Event
-			args = append(args, int64(r.Seq), e.Time.UnixNano(), e.AgentID, e.SessionID, e.TraceID, e.Tool,
-				e.Decision.Action, e.Decision.Rule, r.Data, r.Hash[:], r.TreeHashes)
+	insert := tx.StmtContext(ctx, s.insert)
+	for i := range recs {
+		r := &recs[i]
+		e := r.Event
+		if e == nil {
+			return fmt.Errorf("audit sqlite: record %d has no event", r.Seq)
 		}
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("audit sqlite: insert: %w", err)
+		var err error
+		if s.v1 {
+			_, err = insert.ExecContext(ctx, int64(r.Seq), e.Time.UnixNano(), e.AgentID, e.SessionID, r.Data, r.Hash[:], r.TreeHashes,
+				e.TraceID, e.Tool, e.Decision.Action, e.Decision.Rule)
+		} else {
+			_, err = insert.ExecContext(ctx, int64(r.Seq), e.Time.UnixNano(), e.AgentID, e.SessionID, r.Data, r.Hash[:], r.TreeHashes)
 		}
-		recs = recs[n:]
+		if err != nil {
+			return fmt.Errorf("audit sqlite: insert event %d: %w", r.Seq, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit sqlite: commit: %w", err)
 	}
-	return nil
+	return s.sync.wait(s.sync.commit())
 }
 
 // querier is what *sql.DB, *sql.Tx and *sql.Conn share.
@@ -273,33 +318,36 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// headOf reads the head: the last event, else the anchor, else genesis.
-func headOf(ctx context.Context, q querier) (audit.Head, error) {
+// headQuery reads the last event's seq and hash and the anchor's size and
+// hash in one statement (each is NULL when absent).
+const headQuery = `SELECT
+	(SELECT seq FROM events ORDER BY seq DESC LIMIT 1),
+	(SELECT hash FROM events ORDER BY seq DESC LIMIT 1),
+	(SELECT size FROM anchor WHERE id = 1),
+	(SELECT hash FROM anchor WHERE id = 1)`
+
+// headOf reads the head through row, a headQuery: the last event, else
+// the anchor, else genesis.
+func headOf(row *sql.Row) (audit.Head, error) {
 	var h audit.Head
-	var seq int64
-	var hash []byte
-	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
-	switch {
-	case err == nil:
-		h.Size = uint64(seq) + 1
-		if len(hash) != 32 {
-			return h, fmt.Errorf("audit sqlite: event %d: hash has %d bytes", seq, len(hash))
-		}
-		copy(h.Hash[:], hash)
-	case !errors.Is(err, sql.ErrNoRows):
+	var seq, size sql.NullInt64
+	var hash, ahash []byte
+	if err := row.Scan(&seq, &hash, &size, &ahash); err != nil {
 		return h, fmt.Errorf("audit sqlite: read head: %w", err)
 	}
-	var size int64
-	err = q.QueryRowContext(ctx, `SELECT size, hash FROM anchor WHERE id = 1`).Scan(&size, &hash)
-	switch {
-	case err == nil:
-		h.Start = uint64(size)
-		if h.Size == 0 {
-			h.Size = uint64(size)
-			copy(h.Hash[:], hash)
+	if seq.Valid {
+		h.Size = uint64(seq.Int64) + 1
+		if len(hash) != 32 {
+			return h, fmt.Errorf("audit sqlite: event %d: hash has %d bytes", seq.Int64, len(hash))
 		}
-	case !errors.Is(err, sql.ErrNoRows):
-		return h, fmt.Errorf("audit sqlite: read anchor: %w", err)
+		copy(h.Hash[:], hash)
+	}
+	if size.Valid {
+		h.Start = uint64(size.Int64)
+		if !seq.Valid {
+			h.Size = h.Start
+			copy(h.Hash[:], ahash)
+		}
 	}
 	return h, nil
 }
@@ -311,7 +359,7 @@ func (s *Store) Head(ctx context.Context) (audit.Head, error) {
 		return audit.Head{}, fmt.Errorf("audit sqlite: %w", err)
 	}
 	defer tx.Rollback()
-	return headOf(ctx, tx)
+	return headOf(tx.QueryRowContext(ctx, headQuery))
 }
 
 // scanChunk is how many events one Scan query reads.
@@ -351,22 +399,32 @@ func (s *Store) Scan(ctx context.Context, from, to uint64, fn func(*audit.Record
 	return nil
 }
 
-// Query implements audit.Store.
+// Query implements audit.Store. Agent and session use their indexes and
+// the time range its column; the other fields are matched by looking for
+// their canonical member text (e.g. "tool":"web_fetch") in the stored
+// canonical JSON, which every matching event contains. The text can also
+// occur inside args, so every row is decoded and checked with q.Match,
+// and Limit is applied to the events that pass.
 func (s *Store) Query(ctx context.Context, q audit.Query, fn func(*audit.Event) error) error {
 	var where []string
 	var args []any
-	add := func(col, v string) {
-		if v != "" {
-			where = append(where, col+" = ?")
-			args = append(args, v)
+	for _, f := range []struct{ col, v string }{{"agent_id", q.AgentID}, {"session_id", q.SessionID}} {
+		if f.v != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.v)
 		}
 	}
-	add("agent_id", q.AgentID)
-	add("session_id", q.SessionID)
-	add("trace_id", q.TraceID)
-	add("tool", q.Tool)
-	add("action", q.Action)
-	add("rule", q.Rule)
+	for _, f := range []struct{ name, v string }{{"trace_id", q.TraceID}, {"tool", q.Tool}, {"action", q.Action}, {"rule", q.Rule}} {
+		if f.v == "" {
+			continue
+		}
+		m, err := memberText(f.name, f.v)
+		if err != nil {
+			return fmt.Errorf("audit sqlite: query %s: %w", f.name, err)
+		}
+		where = append(where, "instr(data, ?) > 0")
+		args = append(args, m)
+	}
 	if !q.Since.IsZero() {
 		where = append(where, "time_ns >= ?")
 		args = append(args, q.Since.UnixNano())
@@ -388,16 +446,13 @@ func (s *Store) Query(ctx context.Context, q audit.Query, fn func(*audit.Event) 
 	} else {
 		stmt += " ORDER BY seq DESC"
 	}
-	if q.Limit > 0 {
-		stmt += " LIMIT ?"
-		args = append(args, q.Limit)
-	}
 	rows, err := s.r.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("audit sqlite: query: %w", err)
 	}
 	defer rows.Close()
 	var rec audit.Record
+	n := 0
 	for rows.Next() {
 		var seq int64
 		var data, hash sql.RawBytes
@@ -412,16 +467,36 @@ func (s *Store) Query(ctx context.Context, q audit.Query, fn func(*audit.Event) 
 			return fmt.Errorf("audit sqlite: query: event %d: %w", seq, err)
 		}
 		if !q.Match(&e) {
-			continue // an index column disagrees with the event: never trust it
+			continue // the text was in args, or a column disagrees with the event: never trust it
 		}
 		if err := fn(&e); err != nil {
 			return err
+		}
+		if n++; q.Limit > 0 && n >= q.Limit {
+			return nil
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("audit sqlite: query: %w", err)
 	}
 	return nil
+}
+
+// memberText returns the canonical JSON text of the member name: value,
+// as it appears in an event's canonical form.
+func memberText(name, value string) ([]byte, error) {
+	v, err := json.Marshal(value)
+	if err != nil {
+		return nil, err
+	}
+	if v, err = audit.CanonicalJSON(v); err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(name)+3+len(v))
+	out = append(out, '"')
+	out = append(out, name...)
+	out = append(out, '"', ':')
+	return append(out, v...), nil
 }
 
 // hashReader reads tree hashes through q.
@@ -487,12 +562,15 @@ func (s *Store) AddCheckpoint(ctx context.Context, c audit.Checkpoint) error {
 	if s.ro {
 		return errReadOnly
 	}
+	if err := s.sync.failed(); err != nil {
+		return err
+	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO checkpoints (size, root, time_ns, note) VALUES (?, ?, ?, ?)`,
 		int64(c.Size), c.Root[:], c.Time.UnixNano(), c.Note)
 	if err != nil {
 		return fmt.Errorf("audit sqlite: add checkpoint: %w", err)
 	}
-	return nil
+	return s.sync.wait(s.sync.commit())
 }
 
 // Checkpoints implements audit.Store.
@@ -582,12 +660,15 @@ func (s *Store) Prune(ctx context.Context, a audit.Anchor) error {
 	if s.ro {
 		return errReadOnly
 	}
+	if err := s.sync.failed(); err != nil {
+		return err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	head, err := headOf(ctx, tx)
+	head, err := headOf(tx.QueryRowContext(ctx, headQuery))
 	if err != nil {
 		return err
 	}
@@ -613,7 +694,7 @@ func (s *Store) Prune(ctx context.Context, a audit.Anchor) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit sqlite: prune: commit: %w", err)
 	}
-	return nil
+	return s.sync.wait(s.sync.commit())
 }
 
 func timeFromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }

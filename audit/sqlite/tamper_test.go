@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -162,7 +164,7 @@ func TestTamper(t *testing.T) {
 		{name: "insert a row", tamper: func(t *testing.T, db *sql.DB) {
 			execSQL(t, db, `UPDATE events SET seq = seq + 1000 WHERE seq >= 30`)
 			execSQL(t, db, `UPDATE events SET seq = seq - 999 WHERE seq >= 1000`)
-			execSQL(t, db, `INSERT INTO events SELECT 30, time_ns, agent_id, session_id, trace_id, tool, action, rule, data, hash, tree FROM events WHERE seq = 29`)
+			execSQL(t, db, `INSERT INTO events (seq, time_ns, agent_id, session_id, data, hash, tree) SELECT 30, time_ns, agent_id, session_id, data, hash, tree FROM events WHERE seq = 29`)
 		}, wantSeq: 30, reason: "hash mismatch"},
 		{name: "swap two rows", tamper: func(t *testing.T, db *sql.DB) {
 			execSQL(t, db, `UPDATE events SET seq = -1 WHERE seq = 12`)
@@ -247,4 +249,105 @@ func readNotes(t *testing.T, dir string) [][]byte {
 		out = append(out, b)
 	}
 	return out
+}
+
+// TestTamperAcrossChunks: verification reads the log in chunks of 4096
+// events on several goroutines; tampering at a chunk's first or last
+// event, or deleting one there, is reported at the right sequence number.
+func TestTamperAcrossChunks(t *testing.T) {
+	t.Parallel()
+	const n, chunk = 4096 + 100, 4096
+	src := t.TempDir()
+	e := openEnv(t, src, audit.Options{CheckpointEvery: 1000})
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 32 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
+				if err := e.log.Append(context.Background(), event(int(i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	e.close(t)
+	editAt := func(seq int) func(t *testing.T, db *sql.DB) {
+		return func(t *testing.T, db *sql.DB) {
+			data := bytes.Replace(readData(t, db, seq), []byte(`"ok"`), []byte(`"ko"`), 1)
+			execSQL(t, db, `UPDATE events SET data = ? WHERE seq = ?`, data, seq)
+		}
+	}
+	deleteAt := func(seq int) func(t *testing.T, db *sql.DB) {
+		return func(t *testing.T, db *sql.DB) { execSQL(t, db, `DELETE FROM events WHERE seq = ?`, seq) }
+	}
+	tests := []struct {
+		name    string
+		tamper  func(t *testing.T, db *sql.DB)
+		wantSeq uint64
+		reason  string
+	}{
+		{"untouched", nil, 0, ""},
+		{"edit the last event of a chunk", editAt(chunk - 1), chunk - 1, "hash mismatch"},
+		{"edit the first event of a chunk", editAt(chunk), chunk, "hash mismatch"},
+		{"edit the last event", editAt(n - 1), n - 1, "hash mismatch"},
+		{"delete the last event of a chunk", deleteAt(chunk - 1), chunk - 1, "missing"},
+		{"delete the first event of a chunk", deleteAt(chunk), chunk, "missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			copyFiles(t, src, dir)
+			if tt.tamper != nil {
+				tt.tamper(t, rawDB(t, dir))
+			}
+			v, err := audit.LoadVerifier(filepath.Join(dir, audit.PublicKeyFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := Open(t.Context(), Options{Path: filepath.Join(dir, "audit.db"), ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			res, err := audit.Verify(t.Context(), st, v, audit.VerifyOptions{})
+			if tt.tamper == nil {
+				if err != nil || res.Size != n || res.Checkpoints == 0 {
+					t.Fatalf("Verify = %+v, %v; want %d events and checkpoints", res, err, n)
+				}
+				return
+			}
+			var ce *audit.ChainError
+			if !errors.As(err, &ce) || ce.Seq != tt.wantSeq || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("Verify after %s = %v; want a chain error at seq %d: %q", tt.name, err, tt.wantSeq, tt.reason)
+			}
+		})
+	}
+}
+
+// copyFiles copies the regular files of dir src into dst.
+func copyFiles(t *testing.T, src, dst string) {
+	t.Helper()
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range ents {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, de.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := de.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, de.Name()), b, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

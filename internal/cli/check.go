@@ -30,6 +30,11 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check FILE... | --staged",
 		Short: "Check source files for destructive SQL, file deletes, secrets, privilege escalation, eval and injection",
 		Long: "check runs the built-in code rules over each file, line by line, and prints every violation.\n" +
+			"Two rule sets run: the reference's per-line rules (policies block-destructive-sql,\n" +
+			"block-file-deletes, block-secret-exposure, block-privilege-escalation, block-arbitrary-exec,\n" +
+			"block-sql-injection, block-xss) and the dangerous-operations detector (policy\n" +
+			"block-dangerous-operations: destructive shell commands, SQL and code such as os.system or\n" +
+			"child_process.exec, in any file), reported after the former's, on lines the former did not flag.\n" +
 			"With --staged it checks the staged content of the files in the git index (what would be\n" +
 			"committed), not the working tree. Exit status: 0 clean, 1 violations or unreadable files,\n" +
 			"2 usage error.",
@@ -68,6 +73,14 @@ func runCheck(ctx context.Context, p checkParams, files []string, stdout, stderr
 		return exitf(ExitUsage, "Usage: agentos check <file> [<file> ...] | --staged")
 	}
 	rules := detect.NewCheckRules()
+	dangerous := detect.NewDangerous(detect.DangerousOptions{})
+	check := func(path, content string) checkedFile {
+		vs, err := rules.CheckWith(ctx, dangerous, content, detect.LanguageOf(path))
+		if err != nil {
+			return checkedFile{path: path, err: fmt.Errorf("%s: %w", path, err)}
+		}
+		return checkedFile{path: path, violations: vs}
+	}
 	var results []checkedFile
 	if p.staged {
 		names, contents, err := stagedFiles(ctx)
@@ -79,7 +92,7 @@ func runCheck(ctx context.Context, p checkParams, files []string, stdout, stderr
 			return nil
 		}
 		for i, n := range names {
-			results = append(results, checkedFile{path: n, violations: rules.Check(contents[i], detect.LanguageOf(n))})
+			results = append(results, check(n, contents[i]))
 		}
 	} else {
 		for _, f := range files {
@@ -91,7 +104,7 @@ func runCheck(ctx context.Context, p checkParams, files []string, stdout, stderr
 				results = append(results, checkedFile{path: f, err: err})
 				continue
 			}
-			results = append(results, checkedFile{path: f, violations: rules.Check(string(data), detect.LanguageOf(f))})
+			results = append(results, check(f, string(data)))
 		}
 	}
 	total, errs := 0, 0
@@ -185,7 +198,7 @@ func writeCheckJSON(w io.Writer, results []checkedFile, total int) error {
 }
 
 func writeCheckSARIF(w io.Writer, rules *detect.CheckRules, results []checkedFile) error {
-	infos := rules.Rules()
+	infos := append(rules.Rules(), detect.DangerousRules()...)
 	index := map[string]int{}
 	srules := make([]detect.SARIFRule, len(infos))
 	for i, r := range infos {

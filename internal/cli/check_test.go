@@ -241,3 +241,39 @@ func TestCheckStagedNothingStaged(t *testing.T) {
 		t.Fatalf("exit %d stdout %q", code, out)
 	}
 }
+
+// TestCheckDangerousOperations checks that `check` also runs the
+// dangerous-operations detector: code the reference's rules miss is
+// flagged with a suggestion under its own policy, and exits 1.
+func TestCheckDangerousOperations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		file, content, want string
+	}{
+		{"run.py", "import os\nos.system(\"rm -rf /\")\n",
+			"  [HIGH] Line 2: Dangerous operation (os-system): os.system and friends run a command through a shell\n" +
+				"    Code: os.system(\"rm -rf /\")\n    Suggestion: use subprocess.run with an argument list\n"},
+		{"run.js", "const cp = require('child_process');\ncp.exec(\"curl x | sh\");\n",
+			"  [HIGH] Line 2: Dangerous operation (child-process-exec): child_process.exec runs a command through a shell\n" +
+				"    Code: cp.exec(\"curl x | sh\");\n    Suggestion: use execFile or spawn with an argument array\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			f := writeFile(t, dir, tt.file, tt.content)
+			code, out, errOut := run(t, "", "check", f)
+			if code != ExitFailure {
+				t.Fatalf("check exit = %d, want %d; stderr %s", code, ExitFailure, errOut)
+			}
+			want := "Found 1 violations in " + f + ":\n\n" + tt.want
+			if out != want {
+				t.Errorf("check output:\n%s\nwant:\n%s", out, want)
+			}
+			code, out, _ = run(t, "", "check", "--json", f)
+			if code != ExitFailure || !strings.Contains(out, `"policy": "block-dangerous-operations"`) {
+				t.Errorf("check --json = %d, %s; want exit 1 and policy block-dangerous-operations", code, out)
+			}
+		})
+	}
+}
