@@ -6,48 +6,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentos/agentos/approval"
 	"github.com/agentos/agentos/approval/approvaltest"
+	"github.com/agentos/agentos/internal/leaktest"
 )
 
 // TestMain fails the run if goroutines started by the module's code
 // outlive the tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		leaked := moduleGoroutines()
-		for leaked != "" && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // waiting for goroutines to exit, not for an outcome
-			leaked = moduleGoroutines()
-		}
-		if leaked != "" {
-			os.Stderr.WriteString("goroutine leak:\n" + leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// moduleGoroutines returns the stacks of goroutines running this module's
-// code, other than the caller's.
-func moduleGoroutines() string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out strings.Builder
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "github.com/agentos/agentos/") && !strings.Contains(g, "moduleGoroutines") {
-			out.WriteString(g + "\n\n")
-		}
-	}
-	return out.String()
-}
+func TestMain(m *testing.M) { os.Exit(leaktest.Check(m)) }
 
 // hash is the hex SHA-256 of s, as the kernel computes argument hashes.
 func hash(s string) string {

@@ -14,6 +14,8 @@ import (
 
 	cedargo "github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
+
+	"github.com/agentos/agentos/policy"
 )
 
 // DefaultName is the backend name when Options.Name is empty.
@@ -82,7 +84,7 @@ type Backend struct {
 }
 
 // New parses the policies and entities in opts. Problems are returned
-// together as [Errors], each located as file:line:col or naming the
+// together as [policy.Errors], each located as file:line:col or naming the
 // option; with no policy source at all the error is [ErrNoPolicies].
 //
 // A policy's id is its @id("...") annotation, else "policy<N>" where N
@@ -100,7 +102,7 @@ func New(opts Options) (*Backend, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	var errs Errors
+	var errs policy.Errors
 	type source struct{ file, text string }
 	var sources []source
 	if opts.Policies != "" {
@@ -109,7 +111,7 @@ func New(opts Options) (*Backend, error) {
 	for _, path := range opts.Files {
 		text, err := os.ReadFile(path)
 		if err != nil {
-			errs = append(errs, &Error{File: path, Field: "Files", Msg: err.Error()})
+			errs = append(errs, &policy.Error{Loc: policy.Location{File: path}, Field: "Files", Msg: err.Error()})
 			continue
 		}
 		sources = append(sources, source{path, string(text)})
@@ -129,7 +131,7 @@ func New(opts Options) (*Backend, error) {
 			}
 			pos := p.Position()
 			if prev, dup := b.index[id]; dup {
-				errs = append(errs, &Error{File: pos.Filename, Line: pos.Line, Col: pos.Column,
+				errs = append(errs, &policy.Error{Loc: policy.Location{File: pos.Filename, Line: pos.Line, Col: pos.Column},
 					Msg: fmt.Sprintf("policy id %q already used at %s", id, position(b.policies[prev].policy.Position()))})
 				continue
 			}
@@ -144,12 +146,11 @@ func New(opts Options) (*Backend, error) {
 	}
 	if len(opts.Entities) > 0 {
 		if err := json.Unmarshal(opts.Entities, &b.entities); err != nil {
-			errs = append(errs, &Error{Field: "Entities", Msg: err.Error()})
+			errs = append(errs, &policy.Error{Field: "Entities", Msg: err.Error()})
 		}
 	}
 	if len(errs) > 0 {
-		errs.sort()
-		return nil, errs
+		return nil, errs.Err()
 	}
 	b.reasonNoPermit = b.name + ": no permit policy matched (default deny)"
 	logger.LogAttrs(context.Background(), slog.LevelInfo, "cedar backend loaded",
@@ -166,15 +167,15 @@ var parseErrorAt = regexp.MustCompile(`parse error at [^ ]*?:(\d+):(\d+) (.*)$`)
 // parseError locates a parse error in file. cedar-go reports the position
 // only inside its message, so it is read from there; when it cannot be,
 // the whole message is kept and the position is left unknown.
-func parseError(file string, err error) *Error {
+func parseError(file string, err error) *policy.Error {
 	msg := err.Error()
 	m := parseErrorAt.FindStringSubmatch(msg)
 	if m == nil {
-		return &Error{File: file, Msg: msg}
+		return &policy.Error{Loc: policy.Location{File: file}, Msg: msg}
 	}
 	line, _ := strconv.Atoi(m[1])
 	col, _ := strconv.Atoi(m[2])
-	return &Error{File: file, Line: line, Col: col, Msg: "parse error at " + m[3]}
+	return &policy.Error{Loc: policy.Location{File: file, Line: line, Col: col}, Msg: "parse error at " + m[3]}
 }
 
 // position renders a policy position as file:line:col, or line:col for

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/agentos/agentos/policy"
 	"github.com/agentos/agentos/policy/cedar"
 )
 
@@ -257,9 +258,9 @@ func TestNewErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("New() = %v, want error", b)
 			}
-			var es cedar.Errors
-			if !errors.As(err, &es) {
-				t.Fatalf("New() error %T %q, want cedar.Errors", err, err)
+			var es policy.Errors
+			if !errors.As(err, &es) || len(policy.AsErrors(err)) == 0 {
+				t.Fatalf("New() error %T %q, want policy.Errors", err, err)
 			}
 			msg := err.Error()
 			at := 0

@@ -1,10 +1,6 @@
 package rbac
 
-import (
-	"errors"
-	"strconv"
-	"strings"
-)
+import "errors"
 
 // ErrFrozen is matched (with errors.Is) by every error a [Builder] mutator
 // returns after [Builder.Freeze]. The concrete error is a [*FrozenError].
@@ -61,53 +57,3 @@ func (e *TypeError) Error() string {
 
 // Is reports whether target is [ErrTypeMismatch].
 func (e *TypeError) Is(target error) bool { return target == ErrTypeMismatch }
-
-// ConfigError is a problem in an SQL policy file. It prints as
-// "file:line:col: field: message", leaving out unknown parts.
-type ConfigError struct {
-	// File is the file name given to the loader; "" if unknown.
-	File string
-	// Line and Col are 1-based; 0 means unknown.
-	Line, Col int
-	// Field is the dotted path of the offending field, e.g.
-	// "sql_policy.blocked_patterns.2"; "" for the document itself.
-	Field string
-	// Msg says what is wrong, in lower case.
-	Msg string
-	// Err is the underlying cause, if any (a YAML syntax error, a regexp
-	// compile error).
-	Err error
-}
-
-// Error implements error.
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteByte(':')
-	}
-	if e.Line > 0 {
-		b.WriteString(strconv.Itoa(e.Line))
-		b.WriteByte(':')
-		if e.Col > 0 {
-			b.WriteString(strconv.Itoa(e.Col))
-			b.WriteByte(':')
-		}
-	}
-	if b.Len() > 0 {
-		b.WriteByte(' ')
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-// Unwrap returns the underlying cause.
-func (e *ConfigError) Unwrap() error { return e.Err }

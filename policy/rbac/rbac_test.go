@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agentos/agentos/policy"
 )
 
 func allTools() []string {
@@ -412,8 +414,8 @@ func TestLoadSQLPolicyConfig(t *testing.T) {
 	}
 	for _, tt := range bad {
 		_, err := LoadSQLPolicyConfig(strings.NewReader(tt.doc), "p.yaml")
-		var ce *ConfigError
-		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), tt.want) {
+		var pe *policy.Error
+		if !errors.As(err, &pe) || len(policy.AsErrors(err)) != 1 || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("%s: error = %v, want prefix %q", tt.name, err, tt.want)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/agentos/agentos/policy"
 )
 
 // LoadSQLPolicyConfig reads an SQL policy from YAML (the reference's
@@ -25,7 +27,8 @@ import (
 // A key missing from the section means an empty list, as in the reference
 // (not the defaults). Unlike the reference, unknown keys and non-string
 // entries are errors, and every pattern is compiled here. Errors are
-// [*ConfigError] values naming file, line, column and field; name is used
+// [*policy.Error] values naming file, line, column and field (a cause such
+// as a YAML syntax or regexp error is part of the message); name is used
 // only in messages.
 func LoadSQLPolicyConfig(r io.Reader, name string) (SQLPolicyConfig, error) {
 	var cfg SQLPolicyConfig
@@ -37,16 +40,16 @@ func LoadSQLPolicyConfig(r io.Reader, name string) (SQLPolicyConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return cfg, &ConfigError{File: name, Msg: "file must contain a 'sql_policy' section"}
+			return cfg, &policy.Error{Loc: policy.Location{File: name}, Msg: "file must contain a 'sql_policy' section"}
 		}
-		return cfg, &ConfigError{File: name, Msg: "invalid YAML", Err: err}
+		return cfg, &policy.Error{Loc: policy.Location{File: name}, Msg: "invalid YAML: " + err.Error()}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		return cfg, &ConfigError{File: name, Line: root.Line, Col: root.Column, Msg: "file must contain a 'sql_policy' section"}
+		return cfg, &policy.Error{Loc: policy.Location{File: name, Line: root.Line, Col: root.Column}, Msg: "file must contain a 'sql_policy' section"}
 	}
 	var section *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -56,16 +59,16 @@ func LoadSQLPolicyConfig(r io.Reader, name string) (SQLPolicyConfig, error) {
 			section = v
 		case "disclaimer":
 			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-				return cfg, &ConfigError{File: name, Line: v.Line, Col: v.Column, Field: "disclaimer", Msg: "must be a string"}
+				return cfg, &policy.Error{Loc: policy.Location{File: name, Line: v.Line, Col: v.Column}, Field: "disclaimer", Msg: "must be a string"}
 			}
 			cfg.Disclaimer = v.Value
 		}
 	}
 	if section == nil {
-		return cfg, &ConfigError{File: name, Line: root.Line, Col: root.Column, Msg: "file must contain a 'sql_policy' section"}
+		return cfg, &policy.Error{Loc: policy.Location{File: name, Line: root.Line, Col: root.Column}, Msg: "file must contain a 'sql_policy' section"}
 	}
 	if section.Kind != yaml.MappingNode {
-		return cfg, &ConfigError{File: name, Line: section.Line, Col: section.Column, Field: "sql_policy", Msg: "must be a mapping"}
+		return cfg, &policy.Error{Loc: policy.Location{File: name, Line: section.Line, Col: section.Column}, Field: "sql_policy", Msg: "must be a mapping"}
 	}
 	for i := 0; i+1 < len(section.Content); i += 2 {
 		k, v := section.Content[i], section.Content[i+1]
@@ -82,7 +85,7 @@ func LoadSQLPolicyConfig(r io.Reader, name string) (SQLPolicyConfig, error) {
 		case "blocked_patterns":
 			dst, upper = &cfg.BlockedPatterns, false
 		default:
-			return cfg, &ConfigError{File: name, Line: k.Line, Col: k.Column, Field: field, Msg: "unknown field"}
+			return cfg, &policy.Error{Loc: policy.Location{File: name, Line: k.Line, Col: k.Column}, Field: field, Msg: "unknown field"}
 		}
 		list, err := stringList(v, name, field)
 		if err != nil {
@@ -98,8 +101,8 @@ func LoadSQLPolicyConfig(r io.Reader, name string) (SQLPolicyConfig, error) {
 	for j, p := range cfg.BlockedPatterns {
 		if _, err := compilePython(p, false); err != nil {
 			n := patternNode(section, j)
-			return cfg, &ConfigError{File: name, Line: n.Line, Col: n.Column,
-				Field: "sql_policy.blocked_patterns." + strconv.Itoa(j), Msg: "pattern does not compile", Err: err}
+			return cfg, &policy.Error{Loc: policy.Location{File: name, Line: n.Line, Col: n.Column},
+				Field: "sql_policy.blocked_patterns." + strconv.Itoa(j), Msg: "pattern does not compile: " + err.Error()}
 		}
 	}
 	return cfg, nil
@@ -110,12 +113,12 @@ func stringList(v *yaml.Node, file, field string) ([]string, error) {
 		return nil, nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return nil, &ConfigError{File: file, Line: v.Line, Col: v.Column, Field: field, Msg: "must be a list of strings"}
+		return nil, &policy.Error{Loc: policy.Location{File: file, Line: v.Line, Col: v.Column}, Field: field, Msg: "must be a list of strings"}
 	}
 	out := make([]string, 0, len(v.Content))
 	for j, e := range v.Content {
 		if e.Kind != yaml.ScalarNode || e.Tag != "!!str" {
-			return nil, &ConfigError{File: file, Line: e.Line, Col: e.Column,
+			return nil, &policy.Error{Loc: policy.Location{File: file, Line: e.Line, Col: e.Column},
 				Field: field + "." + strconv.Itoa(j), Msg: "must be a string"}
 		}
 		out = append(out, e.Value)

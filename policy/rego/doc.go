@@ -31,9 +31,10 @@
 //
 // # Errors
 //
-// Problems found by New are reported together as [Errors], each located
-// as file:line:col (or naming the option at fault). Decide's errors wrap
-// [ErrInput], [ErrEval] or [ErrResult].
+// Problems found by New are reported together as [policy.Errors], the
+// located error type shared by every policy loader (extract it with
+// [policy.AsErrors]), each located as file:line:col (or naming the option
+// at fault). Decide's errors wrap [ErrInput], [ErrEval] or [ErrResult].
 //
 // # Concurrency
 //

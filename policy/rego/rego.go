@@ -14,6 +14,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	opa "github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/agentos/agentos/policy"
 )
 
 // Defaults applied by [New] to zero [Options] fields.
@@ -95,7 +97,7 @@ func unsafeBuiltins() map[string]struct{} {
 
 // New loads, parses and compiles the modules in opts and prepares the
 // query for evaluation. Problems in the modules or options are returned
-// together as [Errors], each located as file:line:col or naming the
+// together as [policy.Errors], each located as file:line:col or naming the
 // option; with no module at all the error is [ErrNoModules].
 func New(opts Options) (*Backend, error) {
 	b := &Backend{
@@ -118,9 +120,9 @@ func New(opts Options) (*Backend, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	var errs Errors
+	var errs policy.Errors
 	if b.timeout < 0 {
-		errs = append(errs, &Error{Field: "Timeout", Msg: "must not be negative, got " + b.timeout.String()})
+		errs = append(errs, &policy.Error{Field: "Timeout", Msg: "must not be negative, got " + b.timeout.String()})
 	}
 	if b.timeout == 0 {
 		b.timeout = DefaultTimeout
@@ -134,11 +136,10 @@ func New(opts Options) (*Backend, error) {
 	errs = append(errs, checkQuery(b.query)...)
 	data, err := copyData(opts.Data)
 	if err != nil {
-		errs = append(errs, &Error{Field: "Data", Msg: err.Error()})
+		errs = append(errs, &policy.Error{Field: "Data", Msg: err.Error()})
 	}
 	if len(errs) > 0 {
-		errs.sort()
-		return nil, errs
+		return nil, errs.Err()
 	}
 
 	regoOpts := []func(*opa.Rego){
@@ -157,8 +158,7 @@ func New(opts Options) (*Backend, error) {
 	prepared, err := opa.New(regoOpts...).PrepareForEval(context.Background())
 	if err != nil {
 		if es := fromAST(err); len(es) > 0 {
-			es.sort()
-			return nil, es
+			return nil, es.Err()
 		}
 		return nil, fmt.Errorf("rego: prepare %s: %w", b.query, err)
 	}
@@ -179,20 +179,20 @@ func New(opts Options) (*Backend, error) {
 
 // parseModules reads Files, then parses Modules and Files as Rego v1,
 // in file-name order.
-func parseModules(opts Options) ([]*ast.Module, Errors) {
-	var errs Errors
+func parseModules(opts Options) ([]*ast.Module, policy.Errors) {
+	var errs policy.Errors
 	sources := make(map[string]string, len(opts.Modules)+len(opts.Files))
 	for name, src := range opts.Modules {
 		sources[name] = src
 	}
 	for _, path := range opts.Files {
 		if _, dup := sources[path]; dup {
-			errs = append(errs, &Error{File: path, Field: "Files", Msg: "module loaded twice"})
+			errs = append(errs, &policy.Error{Loc: policy.Location{File: path}, Field: "Files", Msg: "module loaded twice"})
 			continue
 		}
 		src, err := os.ReadFile(path)
 		if err != nil {
-			errs = append(errs, &Error{File: path, Field: "Files", Msg: err.Error()})
+			errs = append(errs, &policy.Error{Loc: policy.Location{File: path}, Field: "Files", Msg: err.Error()})
 			continue
 		}
 		sources[path] = string(src)
@@ -210,12 +210,12 @@ func parseModules(opts Options) ([]*ast.Module, Errors) {
 			if es := fromAST(err); len(es) > 0 {
 				errs = append(errs, es...)
 			} else {
-				errs = append(errs, &Error{File: name, Msg: err.Error()})
+				errs = append(errs, &policy.Error{Loc: policy.Location{File: name}, Msg: err.Error()})
 			}
 			continue
 		}
 		if m == nil {
-			errs = append(errs, &Error{File: name, Msg: "empty module: a module starts with a package declaration"})
+			errs = append(errs, &policy.Error{Loc: policy.Location{File: name}, Msg: "empty module: a module starts with a package declaration"})
 			continue
 		}
 		modules = append(modules, m)
@@ -225,21 +225,21 @@ func parseModules(opts Options) ([]*ast.Module, Errors) {
 
 // checkQuery parses q and requires a single expression, so that a result
 // has exactly one value to judge.
-func checkQuery(q string) Errors {
+func checkQuery(q string) policy.Errors {
 	body, err := ast.ParseBodyWithOpts(q, ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
 		es := fromAST(err)
 		if len(es) == 0 {
-			return Errors{{Field: "Query", Msg: err.Error()}}
+			return policy.Errors{{Field: "Query", Msg: err.Error()}}
 		}
 		for _, e := range es {
-			e.File = ""
+			e.Loc.File = ""
 			e.Field = "Query"
 		}
 		return es
 	}
 	if len(body) != 1 {
-		return Errors{{Field: "Query", Msg: fmt.Sprintf("%q has %d expressions, want 1", q, len(body))}}
+		return policy.Errors{{Field: "Query", Msg: fmt.Sprintf("%q has %d expressions, want 1", q, len(body))}}
 	}
 	return nil
 }
@@ -263,8 +263,9 @@ func copyData(data map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
-// fromAST converts OPA's located errors (possibly wrapped) to Errors.
-func fromAST(err error) Errors {
+// fromAST converts OPA's located errors (possibly wrapped) to
+// [policy.Errors].
+func fromAST(err error) policy.Errors {
 	var aes ast.Errors
 	if !errors.As(err, &aes) {
 		var ae *ast.Error
@@ -273,14 +274,14 @@ func fromAST(err error) Errors {
 		}
 		aes = ast.Errors{ae}
 	}
-	es := make(Errors, 0, len(aes))
+	es := make(policy.Errors, 0, len(aes))
 	for _, ae := range aes {
-		e := &Error{Msg: ae.Message}
+		e := &policy.Error{Msg: ae.Message}
 		if ae.Code != "" {
 			e.Msg = ae.Code + ": " + ae.Message
 		}
 		if loc := ae.Location; loc != nil {
-			e.File, e.Line, e.Col = loc.File, loc.Row, loc.Col
+			e.Loc = policy.Location{File: loc.File, Line: loc.Row, Col: loc.Col}
 		}
 		es = append(es, e)
 	}

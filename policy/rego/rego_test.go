@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentos/agentos/policy"
 	"github.com/agentos/agentos/policy/rego"
 )
 
@@ -319,9 +320,9 @@ func TestNewErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("New() = %v, want error", b)
 			}
-			var es rego.Errors
-			if !errors.As(err, &es) {
-				t.Fatalf("New() error %T %q, want rego.Errors", err, err)
+			var es policy.Errors
+			if !errors.As(err, &es) || len(policy.AsErrors(err)) == 0 {
+				t.Fatalf("New() error %T %q, want policy.Errors", err, err)
 			}
 			msg := err.Error()
 			at := 0
