@@ -26,22 +26,32 @@ func vfsError(err error) error {
 	return refineCause(ErrVFS, err.Error(), err)
 }
 
-// read is SYS_READ.
-func (k *Kernel) read(ctx context.Context, c *call, a *Agent, r Read) {
-	if r.Path == "" {
+// gatePath runs what SYS_READ and SYS_STAT share before they touch the
+// VFS: a path is given, the policy admits it, and the agent has a VFS. It
+// reports whether the handler may go on (c.err says why not).
+func (k *Kernel) gatePath(ctx context.Context, c *call, a *Agent, path string) bool {
+	if path == "" {
 		c.err = refine(ErrBadArgs, "No path specified")
-		return
+		return false
 	}
-	args := map[string]any{"path": r.Path}
+	args := map[string]any{"path": path}
 	c.args = args
 	if c.err = k.gate(ctx, c, a, args, &facts{}); c.err != nil {
-		return
+		return false
 	}
 	if a.fs == nil {
 		c.err = ErrNoVFS
-		return
+		return false
 	}
 	c.executed = true
+	return true
+}
+
+// read is SYS_READ.
+func (k *Kernel) read(ctx context.Context, c *call, a *Agent, r Read) {
+	if !k.gatePath(ctx, c, a, r.Path) {
+		return
+	}
 	data, err := a.fs.Read(ctx, r.Path)
 	if err != nil {
 		c.err = vfsError(err)
@@ -139,20 +149,9 @@ func (k *Kernel) close(ctx context.Context, c *call, a *Agent, r Close) {
 
 // stat is SYS_STAT.
 func (k *Kernel) stat(ctx context.Context, c *call, a *Agent, r Stat) {
-	if r.Path == "" {
-		c.err = refine(ErrBadArgs, "No path specified")
+	if !k.gatePath(ctx, c, a, r.Path) {
 		return
 	}
-	args := map[string]any{"path": r.Path}
-	c.args = args
-	if c.err = k.gate(ctx, c, a, args, &facts{}); c.err != nil {
-		return
-	}
-	if a.fs == nil {
-		c.err = ErrNoVFS
-		return
-	}
-	c.executed = true
 	info, err := a.fs.Stat(ctx, r.Path)
 	if err != nil {
 		c.err = vfsError(err)
