@@ -48,6 +48,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -137,6 +138,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	abs, aerr := filepath.Abs(opts.Path)
 	if aerr != nil {
 		return nil, fmt.Errorf("audit sqlite: path %s: %w", opts.Path, aerr)
+	}
+	if !opts.ReadOnly {
+		// Create the file 0600 before SQLite does (it would use the
+		// umask); SQLite gives the -wal and -shm files the same mode.
+		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("audit sqlite: %w", err)
+		}
+		f.Close()
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := url.Values{}
