@@ -32,14 +32,39 @@ var adversarialRepeats = []struct{ name, unit string }{
 	{"injection-boundary", "rot13rot13"},
 	{"injection-line", "---\n"},
 	{"injection-any", "as i mentioned before "},
+	{"openai", "sk-"},
+	{"openai-lead", "xsk-"},
+	{"openai-word", "sk-a"},
+	{"github", "ghp_"},
+	{"bearer", "Bearer "},
+	{"pem-end", "-----END "},
+	{"scheme-sep", "://"},
+	{"url-userinfo", "a://b:c"},
+	{"http-url", "http://"},
+	{"at", "@"},
+	{"email-ish", "a@"},
+	{"pwd", "pwd=a"},
+	{"basic-lower", "basic "},
+	{"ignore", "ignore "},
+	{"tag", "<system "},
+	{"bracket-tag", "[system"},
+}
+
+// adversarialTails are the tails appended to each repeat: none, a letter
+// that Python counts as a word character (so the greedy end is not a word
+// boundary and the reference backtracks), and an ASCII letter.
+var adversarialTails = []struct{ name, tail string }{
+	{"", ""},
+	{"+e-acute", "\u00e9"},
+	{"+x", "x"},
 }
 
 // workRatio returns work(2n)/work(n) for the unit repeated to about n and
 // 2n bytes.
-func workRatio(t *testing.T, unit string, n int, work func(string) int64) float64 {
+func workRatio(t *testing.T, unit, tail string, n int, work func(string) int64) float64 {
 	t.Helper()
-	small := strings.Repeat(unit, n/len(unit))
-	big := strings.Repeat(unit, 2*(n/len(unit)))
+	small := strings.Repeat(unit, n/len(unit)) + tail
+	big := strings.Repeat(unit, 2*(n/len(unit))) + tail
 	ws, wb := work(small), work(big)
 	if ws <= 0 {
 		t.Fatalf("no work counted for %d bytes", len(small))
@@ -54,10 +79,11 @@ func TestLinearWork(t *testing.T) {
 	t.Parallel()
 	const n = 1 << 14
 	detectors := []struct {
-		name string
-		work func(string) int64
+		name  string
+		tails bool // also try adversarialTails (detectors that backtrack on word boundaries)
+		work  func(string) int64
 	}{
-		{"secrets", func(in string) int64 {
+		{"secrets", false, func(in string) int64 {
 			s := NewSecrets(SecretsOptions{})
 			s.meter = &workMeter{}
 			if _, err := s.Scan(context.Background(), in); err != nil {
@@ -65,7 +91,7 @@ func TestLinearWork(t *testing.T) {
 			}
 			return s.meter.load()
 		}},
-		{"injection", func(in string) int64 {
+		{"injection", false, func(in string) int64 {
 			d, err := NewInjection(InjectionOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -76,7 +102,7 @@ func TestLinearWork(t *testing.T) {
 			}
 			return d.meter.load()
 		}},
-		{"injection-reference", func(in string) int64 {
+		{"injection-reference", false, func(in string) int64 {
 			d, err := NewInjection(InjectionOptions{DisableModel: true})
 			if err != nil {
 				t.Fatal(err)
@@ -85,7 +111,25 @@ func TestLinearWork(t *testing.T) {
 			_ = d.Reference(in, nil)
 			return d.meter.load()
 		}},
-		{"dangerous", func(in string) int64 {
+		{"credential-reference", true, func(in string) int64 {
+			r := NewCredentialRedactor(CredentialRedactorOptions{})
+			r.meter = &workMeter{}
+			_ = r.Redact(in)
+			_ = r.Matches(in)
+			return r.meter.load()
+		}},
+		{"response", true, func(in string) int64 {
+			s, err := NewResponseScanner(ResponseOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.meter = &workMeter{}
+			if res := s.ScanResponse(context.Background(), in, "t"); hasResponseError(res) {
+				t.Fatalf("scan error: %+v", res.Threats)
+			}
+			return s.meter.load()
+		}},
+		{"dangerous", false, func(in string) int64 {
 			d := NewDangerous(DangerousOptions{})
 			d.meter = &workMeter{}
 			if _, err := d.Scan(context.Background(), in); err != nil {
@@ -96,12 +140,17 @@ func TestLinearWork(t *testing.T) {
 	}
 	for _, d := range detectors {
 		for _, a := range adversarialRepeats {
-			t.Run(d.name+"/"+a.name, func(t *testing.T) {
-				t.Parallel()
-				if r := workRatio(t, a.unit, n, d.work); r > 2.5 {
-					t.Errorf("work ratio for 2n/n bytes is %.2f, want <= 2.5 (linear)", r)
+			for k, tl := range adversarialTails {
+				if k > 0 && !d.tails {
+					break
 				}
-			})
+				t.Run(d.name+"/"+a.name+tl.name, func(t *testing.T) {
+					t.Parallel()
+					if r := workRatio(t, a.unit, tl.tail, n, d.work); r > 2.5 {
+						t.Errorf("work ratio for 2n/n bytes is %.2f, want <= 2.5 (linear)", r)
+					}
+				})
+			}
 		}
 	}
 }
@@ -124,5 +173,76 @@ func TestSQLWorkBound(t *testing.T) {
 	script := strings.Repeat("DELETE FROM t WHERE id = 1;\nUPDATE t SET a = 1 WHERE b = 2;\n", 1000)
 	for _, f := range analyzeSQL(newSQLVerbSet(), strings.ToLower(script), nil) {
 		t.Errorf("unexpected finding %q in a script of bounded statements", f.rule)
+	}
+}
+
+// hasResponseError reports whether a response scan failed closed.
+func hasResponseError(res ResponseScan) bool {
+	for _, th := range res.Threats {
+		if th.Category == ResponseError {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCredentialBudgetFailsClosed checks the reference redactor's work
+// budget: within it the reference's word-boundary semantics hold exactly;
+// past it the greedy match is kept, so more is redacted, never less.
+func TestCredentialBudgetFailsClosed(t *testing.T) {
+	t.Parallel()
+	r := NewCredentialRedactor(CredentialRedactorOptions{})
+	tests := []struct {
+		name     string
+		in       string
+		redacted bool // want at least one placeholder
+		noneLeft string
+	}{
+		// Every "sk-" follows a letter: no leading word boundary, so the
+		// reference redacts nothing, and a short input is left alone.
+		{"short-no-boundary", strings.Repeat("xsk-", 8), false, ""},
+		// A long one exhausts the budget and is redacted (fail closed).
+		{"long-no-boundary", strings.Repeat("xsk-", 1<<14), true, ""},
+		{"short-backtrack", strings.Repeat("sk-", 16) + "\u00e9", true, "sk-"},
+		{"long-backtrack", strings.Repeat("sk-", 1<<14) + "\u00e9", true, "sk-"},
+		{"long-jwt-prefix", strings.Repeat("eyJ", 1<<14) + ".abcdefgh.abcdefgh", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := r.Redact(tt.in)
+			if has := strings.Contains(got, RedactedPlaceholder); has != tt.redacted {
+				t.Errorf("Redact(%.40q...) redacted = %v, want %v", tt.in, has, tt.redacted)
+			}
+			if tt.noneLeft != "" && strings.Contains(got, tt.noneLeft) {
+				t.Errorf("Redact(%.40q...) left %q behind", tt.in, tt.noneLeft)
+			}
+		})
+	}
+}
+
+// TestMatchBytes checks the byte sets that bound a failed anchored try.
+func TestMatchBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		expr    string
+		in, out string
+	}{
+		{`sk-[A-Za-z0-9][A-Za-z0-9_-]{18,}`, "sk-aZ09_", " .\"é"},
+		{`(?i)token[:=]`, "TOKENtoken:=", " a"},
+		{`a[^;]b`, "ab\x00é", ";"},
+	}
+	for _, tt := range tests {
+		set := matchBytes(tt.expr)
+		for i := range len(tt.in) {
+			if !set[tt.in[i]] {
+				t.Errorf("matchBytes(%q) lacks %q", tt.expr, tt.in[i])
+			}
+		}
+		for i := range len(tt.out) {
+			if set[tt.out[i]] {
+				t.Errorf("matchBytes(%q) has %q", tt.expr, tt.out[i])
+			}
+		}
 	}
 }

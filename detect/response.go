@@ -59,6 +59,7 @@ type ResponseOptions struct {
 type ResponseScanner struct {
 	max   int
 	rules *responseRules
+	meter *workMeter // nil except in tests
 }
 
 var _ Detector = (*ResponseScanner)(nil)
@@ -166,6 +167,7 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	}
 	if strings.ContainsAny(text, "<[") {
 		for _, re := range r.tags {
+			s.meter.add(len(text))
 			for _, loc := range re.FindAllStringIndex(text, -1) {
 				add(ResponseInstructionInjection, descTag, text[loc[0]:loc[1]], loc[0], loc[1])
 			}
@@ -175,6 +177,7 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	// case-insensitively, or after Unicode lower-casing when the text has
 	// letters that fold to ASCII).
 	var may uint64
+	s.meter.add(len(text))
 	if hasFoldSensitive(text) {
 		lower := strings.ToLower(text)
 		for k := range r.imperatives {
@@ -192,10 +195,12 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 		if may&(1<<k) == 0 {
 			continue
 		}
+		s.meter.add(len(text))
 		for _, loc := range re.FindAllStringIndex(text, -1) {
 			add(ResponsePromptInjection, descImperative, text[loc[0]:loc[1]], loc[0], loc[1])
 		}
 	}
+	s.meter.add(len(text))
 	lits := r.credLits.positions(text)
 	for i := range r.creds {
 		p := &r.creds[i]
@@ -206,8 +211,9 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 			}
 			pos = lits[i]
 		}
+		sc := newRefScan(len(text), s.meter)
 		for from := 0; from <= len(text); {
-			a, b, ok := p.findAt(text, from, pos, lits != nil)
+			a, b, ok := p.findAt(text, from, pos, lits != nil, sc)
 			if !ok {
 				break
 			}
@@ -221,8 +227,10 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 		}
 	}
 	if strings.Contains(text, "://") {
+		s.meter.add(len(text))
 		for _, loc := range r.urls(text) {
 			u := text[loc[0]:loc[1]]
+			s.meter.add(2 * len(u))
 			if (hasFoldSensitive(u) || r.urlLits.contains(u)) && r.urlWords.MatchString(u) {
 				add(ResponseDataExfiltration, descExfil, u, loc[0], loc[1])
 			}

@@ -2,8 +2,11 @@ package detect
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The reference redactor's ten patterns, in its order. Each is compiled as
@@ -27,6 +30,10 @@ type refPattern struct {
 	lits     []string
 	fold     bool
 	atAnchor bool
+	// inMatch holds every byte that can occur in a match (all bytes of
+	// 0x80 and above when any non-ASCII rune can): a failed anchored try
+	// cannot have examined past the run of such bytes at its start.
+	inMatch *[256]bool
 }
 
 const (
@@ -38,7 +45,63 @@ const (
 func mustRef(name, kind, core string, leadB, trailB bool) refPattern {
 	return refPattern{name: name, typeKey: kind, core: regexp.MustCompile(core),
 		full: regexp.MustCompile(`^(?:` + core + `)$`), anchored: regexp.MustCompile(`^(?:` + core + `)`),
-		leadB: leadB, trailB: trailB}
+		leadB: leadB, trailB: trailB, inMatch: matchBytes(core)}
+}
+
+// matchBytes returns the bytes that can occur in a match of expr (every
+// byte, should expr not parse).
+func matchBytes(expr string) *[256]bool {
+	var set [256]bool
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		for i := range set {
+			set[i] = true
+		}
+		return &set
+	}
+	var walk func(*syntax.Regexp)
+	addRange := func(lo, hi rune) {
+		for c := max(lo, 0); c <= min(hi, 0x7f); c++ {
+			set[c] = true
+		}
+		if hi >= 0x80 {
+			for c := 0x80; c < 256; c++ {
+				set[c] = true
+			}
+		}
+	}
+	walk = func(re *syntax.Regexp) {
+		switch re.Op {
+		case syntax.OpLiteral:
+			for _, r := range re.Rune {
+				addRange(r, r)
+				if re.Flags&syntax.FoldCase != 0 {
+					for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+						addRange(f, f)
+					}
+				}
+			}
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				addRange(re.Rune[i], re.Rune[i+1])
+			}
+		case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+			addRange(0, unicode.MaxRune)
+		}
+		for _, sub := range re.Sub {
+			walk(sub)
+		}
+	}
+	walk(re)
+	return &set
+}
+
+// runEnd returns the end of the run of bytes in set starting at s[i:].
+func runEnd(set *[256]bool, s string, i int) int {
+	for i < len(s) && set[s[i]] {
+		i++
+	}
+	return i
 }
 
 // withLits sets the pattern's literal prefilter.
@@ -122,20 +185,108 @@ func refPatterns() []refPattern {
 	}
 }
 
-var (
-	pemBegin = regexp.MustCompile(`^-----BEGIN` + refS + `+((?:RSA` + refS + `+|EC` + refS + `+|OPENSSH` + refS + `+)?PRIVATE` + refS + `+KEY)-----`)
-	pemEnd   = regexp.MustCompile(`^-----END` + refS + `+`)
-)
+// skipPySpace returns the end of the run of Python whitespace at s[i:].
+func skipPySpace(s string, i int) int {
+	for i < len(s) {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		if !isPySpace(c) {
+			break
+		}
+		i += n
+	}
+	return i
+}
+
+// pemBeginAt matches the reference's
+// -----BEGIN\s+((?:RSA\s+|EC\s+|OPENSSH\s+)?PRIVATE\s+KEY)----- at the start
+// of s, returning the label's span and the match's end. It examines only
+// the bytes up to where the match succeeds or fails (n), which keeps a scan
+// over many BEGIN lines linear.
+func pemBeginAt(s string) (la, lb, end, n int, ok bool) {
+	const begin = "-----BEGIN"
+	if !strings.HasPrefix(s, begin) {
+		return 0, 0, 0, 0, false
+	}
+	la = skipPySpace(s, len(begin))
+	if la == len(begin) {
+		return 0, 0, 0, la + 1, false
+	}
+	i := la
+	for _, kind := range [...]string{"RSA", "EC", "OPENSSH"} {
+		if strings.HasPrefix(s[i:], kind) {
+			if j := skipPySpace(s, i+len(kind)); j > i+len(kind) {
+				i = j
+			}
+			break
+		}
+	}
+	if !strings.HasPrefix(s[i:], "PRIVATE") {
+		return 0, 0, 0, i + 8, false
+	}
+	j := skipPySpace(s, i+len("PRIVATE"))
+	if j == i+len("PRIVATE") || !strings.HasPrefix(s[j:], "KEY-----") {
+		return 0, 0, 0, j + 9, false
+	}
+	lb = j + len("KEY")
+	return la, lb, lb + 5, lb + 6, true
+}
+
+// pemEndAt matches -----END\s+ at the start of s and returns its end.
+func pemEndAt(s string) (int, bool) {
+	const end = "-----END"
+	if !strings.HasPrefix(s, end) {
+		return 0, false
+	}
+	i := skipPySpace(s, len(end))
+	return i, i > len(end)
+}
 
 // maxBoundaryTries bounds how many shorter ends are tried for one match
 // when the greedy end is not a word boundary (the reference backtracks);
 // past it the greedy match is kept, which redacts more, never less.
 const maxBoundaryTries = 64
 
+// refScanSlack is the constant part of a scan's budgets, so that short
+// inputs always get the reference's exact semantics.
+const refScanSlack = 1 << 12
+
+// refScan is the state of one pattern's scan over one string: its work
+// budgets and the memo that keeps PEM searches linear. The reference
+// backtracks without bound; here each scan may spend work proportional to
+// the input.
+//
+// The boundary budget pays for the reference's word-boundary backtracking:
+// every shorter end tried costs its length, and every restart after a
+// failed boundary costs the span the next search examines again. Its
+// charges do not depend on the literal prefilter, so the prefilter never
+// changes a result. Once it is spent, the greedy match is kept whatever
+// its boundaries: the scan fails toward redacting more, never less.
+//
+// The prefilter budget pays for anchored tries at literal positions, each
+// of which may examine the rest of the input; once it is spent, the scan
+// continues with the unanchored pattern, which finds the same matches.
+type refScan struct {
+	boundary  int
+	prefilter int
+	noEnd     map[string]int // PEM labels known to have no END after a position
+	meter     *workMeter     // nil except in tests
+}
+
+// newRefScan returns the state for one scan of a string of n bytes.
+func newRefScan(n int, meter *workMeter) *refScan {
+	return &refScan{boundary: 4*n + refScanSlack, prefilter: 4*n + refScanSlack, meter: meter}
+}
+
+// chargeBoundary spends n units of the boundary budget.
+func (sc *refScan) chargeBoundary(n int) {
+	sc.boundary -= n
+	sc.meter.add(n)
+}
+
 // find returns the next match of p in s at or after from, with the
 // reference's semantics.
-func (p *refPattern) find(s string, from int) (int, int, bool) {
-	return p.findAt(s, from, nil, false)
+func (p *refPattern) find(s string, from int, sc *refScan) (int, int, bool) {
+	return p.findAt(s, from, nil, false, sc)
 }
 
 // next returns the leftmost match of the core pattern starting at or after
@@ -143,45 +294,70 @@ func (p *refPattern) find(s string, from int) (int, int, bool) {
 // pattern's literals in s: a pattern whose literals are absent cannot
 // match, and one whose matches start at a literal is tried only there,
 // anchored, which finds the same leftmost match.
-func (p *refPattern) next(s string, from int, pos []int, prefiltered bool) (int, int, bool) {
+func (p *refPattern) next(s string, from int, pos []int, prefiltered bool, sc *refScan) (int, int, bool) {
 	if prefiltered && p.lits != nil {
 		if len(pos) == 0 {
 			return 0, 0, false
 		}
-		if p.atAnchor {
+		if p.atAnchor && sc.prefilter >= 0 {
 			i, _ := slices.BinarySearch(pos, from)
-			for ; i < len(pos); i++ {
+			run := 0 // end of the run of match bytes holding the last anchor
+			for ; i < len(pos) && sc.prefilter >= 0; i++ {
 				if i > 0 && pos[i] == pos[i-1] {
 					continue
 				}
-				if loc := p.anchored.FindStringIndex(s[pos[i]:]); loc != nil {
+				loc := p.anchored.FindStringIndex(s[pos[i]:])
+				if loc != nil {
+					sc.prefilter -= loc[1] + 1
+					sc.meter.add(loc[1] + 1)
 					return pos[i], pos[i] + loc[1], true
 				}
+				// A failed try examined at most the run of bytes that can
+				// be in a match, and one more.
+				if run <= pos[i] {
+					run = runEnd(p.inMatch, s, pos[i])
+					sc.meter.add(run - pos[i])
+				}
+				sc.prefilter -= run - pos[i] + 1
+				sc.meter.add(run - pos[i] + 1)
 			}
-			return 0, 0, false
+			if i >= len(pos) {
+				return 0, 0, false
+			}
+			// Budget spent: search the rest unanchored.
+			from = max(from, pos[i])
 		}
 	}
 	loc := p.core.FindStringIndex(s[from:])
 	if loc == nil {
+		sc.meter.add(len(s) - from)
 		return 0, 0, false
 	}
+	sc.meter.add(loc[1] + 1)
 	return from + loc[0], from + loc[1], true
 }
 
 // findAt is find with the prefilter's literal positions (see next).
-func (p *refPattern) findAt(s string, from int, pos []int, prefiltered bool) (int, int, bool) {
+func (p *refPattern) findAt(s string, from int, pos []int, prefiltered bool, sc *refScan) (int, int, bool) {
 	if p.pem {
 		if prefiltered && len(pos) == 0 {
 			return 0, 0, false
 		}
-		return findPEM(s, from, nil)
+		if sc.noEnd == nil {
+			sc.noEnd = map[string]int{}
+		}
+		return findPEM(s, from, sc.noEnd, sc.meter)
 	}
 	for from <= len(s) {
-		a, b, ok := p.next(s, from, pos, prefiltered)
+		a, b, ok := p.next(s, from, pos, prefiltered, sc)
 		if !ok {
 			return 0, 0, false
 		}
+		if sc.boundary < 0 {
+			return a, b, true // budget spent: keep the greedy match
+		}
 		if p.leadB && !pyBoundary(s, a) {
+			sc.chargeBoundary(b - a)
 			from = nextRune(s, a)
 			continue
 		}
@@ -189,18 +365,25 @@ func (p *refPattern) findAt(s string, from int, pos []int, prefiltered bool) (in
 			return a, b, true
 		}
 		// Backtrack: the longest shorter end that is a boundary and still
-		// matches the whole pattern.
+		// matches the whole pattern. The walk back, and what the next
+		// search examines again, cost the match's length; each shorter end
+		// tried costs its own.
+		sc.chargeBoundary(b - a)
 		tries := 0
 		for e := b - 1; e > a && tries < maxBoundaryTries; e-- {
 			if !pyBoundary(s, e) {
 				continue
 			}
+			if sc.boundary < 0 {
+				return a, b, true // budget spent: keep the longer match
+			}
 			tries++
+			sc.chargeBoundary(e - a)
 			if p.full.MatchString(s[a:e]) {
 				return a, e, true
 			}
 		}
-		if tries >= maxBoundaryTries {
+		if tries >= maxBoundaryTries || sc.boundary < 0 {
 			return a, b, true
 		}
 		from = nextRune(s, a)
@@ -219,43 +402,47 @@ func nextRune(s string, i int) int {
 
 // findPEM finds a private-key block: a BEGIN line, then the first END line
 // carrying exactly the same label (the reference's back-reference, done
-// without one). noEnd, if not nil, remembers labels known to have no END
-// after a position, keeping repeated searches linear.
-func findPEM(s string, from int, noEnd map[string]int) (int, int, bool) {
+// without one). noEnd remembers labels known to have no END after a
+// position, keeping repeated searches linear. meter, if not nil, counts the
+// bytes examined.
+func findPEM(s string, from int, noEnd map[string]int, meter *workMeter) (int, int, bool) {
 	for from < len(s) {
 		i := strings.Index(s[from:], "-----BEGIN")
 		if i < 0 {
+			meter.add(len(s) - from)
 			return 0, 0, false
 		}
 		a := from + i
-		m := pemBegin.FindStringSubmatchIndex(s[a:])
-		if m == nil {
+		la, lb, mEnd, n, ok := pemBeginAt(s[a:])
+		meter.add(i + n)
+		if !ok {
 			from = a + 1
 			continue
 		}
-		label := s[a+m[2] : a+m[3]]
+		label := s[a+la : a+lb]
 		if p, ok := noEnd[label]; ok && p <= a {
 			from = a + 1
 			continue
 		}
-		k := a + m[1]
+		k := a + mEnd
 		for k < len(s) {
 			j := strings.Index(s[k:], "-----END")
 			if j < 0 {
+				meter.add(len(s) - k)
 				break
 			}
 			e := k + j
-			if em := pemEnd.FindStringIndex(s[e:]); em != nil {
-				rest := s[e+em[1]:]
+			meter.add(j + 8)
+			if em, ok := pemEndAt(s[e:]); ok {
+				meter.add(em + len(label) + 5)
+				rest := s[e+em:]
 				if strings.HasPrefix(rest, label) && strings.HasPrefix(rest[len(label):], "-----") {
-					return a, e + em[1] + len(label) + 5, true
+					return a, e + em + len(label) + 5, true
 				}
 			}
 			k = e + 1
 		}
-		if noEnd != nil {
-			noEnd[label] = a
-		}
+		noEnd[label] = a
 		from = a + 1
 	}
 	return 0, 0, false
@@ -291,6 +478,7 @@ type CredentialRedactor struct {
 	patterns []refPattern
 	anchors  *refAnchors
 	maxInput int
+	meter    *workMeter // nil except in tests
 }
 
 // CredentialRedactorOptions configures a CredentialRedactor.
@@ -313,17 +501,14 @@ func (r *CredentialRedactor) Redact(s string) string {
 		return RedactedPlaceholder
 	}
 	cur := s
-	lits := r.anchors.positions(cur)
+	lits := r.positions(cur)
 	for i := range r.patterns {
 		p := &r.patterns[i]
 		var b strings.Builder
 		pos, from := 0, 0
-		var noEnd map[string]int
-		if p.pem {
-			noEnd = map[string]int{}
-		}
+		sc := newRefScan(len(cur), r.meter)
 		for {
-			a, e, ok := r.find(p, i, cur, from, lits, noEnd)
+			a, e, ok := r.find(p, i, cur, from, lits, sc)
 			if !ok {
 				break
 			}
@@ -342,7 +527,7 @@ func (r *CredentialRedactor) Redact(s string) string {
 			b.WriteString(cur[pos:])
 			cur = b.String()
 			// The text changed: find the literals again.
-			lits = r.anchors.positions(cur)
+			lits = r.positions(cur)
 		}
 	}
 	return cur
@@ -351,17 +536,20 @@ func (r *CredentialRedactor) Redact(s string) string {
 // find returns the next match of pattern p (number i) in s at or after
 // from; lits are the literal positions of s from r.anchors, or nil for no
 // prefilter.
-func (r *CredentialRedactor) find(p *refPattern, i int, s string, from int, lits [][]int, noEnd map[string]int) (int, int, bool) {
+func (r *CredentialRedactor) find(p *refPattern, i int, s string, from int, lits [][]int, sc *refScan) (int, int, bool) {
 	if lits != nil && len(lits[i]) == 0 {
 		return 0, 0, false
 	}
-	if p.pem {
-		return findPEM(s, from, noEnd)
-	}
 	if lits == nil {
-		return p.find(s, from)
+		return p.find(s, from, sc)
 	}
-	return p.findAt(s, from, lits[i], true)
+	return p.findAt(s, from, lits[i], true, sc)
+}
+
+// positions is r.anchors.positions, metered.
+func (r *CredentialRedactor) positions(s string) [][]int {
+	r.meter.add(len(s))
+	return r.anchors.positions(s)
 }
 
 // Matches returns every match of every pattern in s, in pattern order and
@@ -370,7 +558,7 @@ func (r *CredentialRedactor) Matches(s string) []CredentialMatch {
 	if checkSize(len(s), r.maxInput) != nil {
 		return nil
 	}
-	return r.matches(s, r.anchors.positions(s))
+	return r.matches(s, r.positions(s))
 }
 
 // matches is Matches with the literal positions lits (nil: no prefilter).
@@ -379,12 +567,9 @@ func (r *CredentialRedactor) matches(s string, lits [][]int) []CredentialMatch {
 	for i := range r.patterns {
 		p := &r.patterns[i]
 		from := 0
-		var noEnd map[string]int
-		if p.pem {
-			noEnd = map[string]int{}
-		}
+		sc := newRefScan(len(s), r.meter)
 		for {
-			a, e, ok := r.find(p, i, s, from, lits, noEnd)
+			a, e, ok := r.find(p, i, s, from, lits, sc)
 			if !ok {
 				break
 			}
