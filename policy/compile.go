@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/cel"
 
@@ -350,7 +351,7 @@ func (c *setCompiler) compileCond(d *Document, src *Rule, field string, in Condi
 		cd.lit, cd.fold = requiredLiteral(pattern)
 		cd.litBG = literalBigrams(cd.lit)
 	}
-	cd.desc = in.Field + " " + string(in.Operator) + " " + string(appendPyRepr(nil, target))
+	cd.desc = in.Field + " " + string(in.Operator) + " " + describeTarget(target)
 	return cd, true
 }
 
@@ -479,4 +480,16 @@ func (r *compiledRule) describeSelectors() []string {
 		out = append(out, "when "+strings.TrimSpace(r.whenSrc))
 	}
 	return out
+}
+
+// describeTarget renders a condition's target for people: a string without
+// quotes or control characters as itself in single quotes (a regexp keeps
+// its single backslashes), anything else in Python repr form.
+func describeTarget(target any) string {
+	if str, ok := target.(string); ok && !strings.ContainsFunc(str, func(r rune) bool {
+		return r == '\'' || r < 0x20 || r == 0x7f || r == utf8.RuneError
+	}) {
+		return "'" + str + "'"
+	}
+	return string(appendPyRepr(nil, target))
 }
