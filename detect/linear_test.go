@@ -1,7 +1,11 @@
 package detect
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -81,9 +85,10 @@ func TestLinearWork(t *testing.T) {
 	detectors := []struct {
 		name  string
 		tails bool // also try adversarialTails (detectors that backtrack on word boundaries)
+		small bool // measure at n/4: the scan is costly (a model, several passes) and n/4 still shows growth
 		work  func(string) int64
 	}{
-		{"secrets", false, func(in string) int64 {
+		{"secrets", false, false, func(in string) int64 {
 			s := NewSecrets(SecretsOptions{})
 			s.meter = &workMeter{}
 			if _, err := s.Scan(context.Background(), in); err != nil {
@@ -91,7 +96,7 @@ func TestLinearWork(t *testing.T) {
 			}
 			return s.meter.load()
 		}},
-		{"injection", false, func(in string) int64 {
+		{"injection", false, false, func(in string) int64 {
 			d, err := NewInjection(InjectionOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -102,7 +107,7 @@ func TestLinearWork(t *testing.T) {
 			}
 			return d.meter.load()
 		}},
-		{"injection-reference", false, func(in string) int64 {
+		{"injection-reference", false, false, func(in string) int64 {
 			d, err := NewInjection(InjectionOptions{DisableModel: true})
 			if err != nil {
 				t.Fatal(err)
@@ -111,14 +116,14 @@ func TestLinearWork(t *testing.T) {
 			_ = d.Reference(in, nil)
 			return d.meter.load()
 		}},
-		{"credential-reference", true, func(in string) int64 {
+		{"credential-reference", true, false, func(in string) int64 {
 			r := NewCredentialRedactor(CredentialRedactorOptions{})
 			r.meter = &workMeter{}
 			_ = r.Redact(in)
 			_ = r.Matches(in)
 			return r.meter.load()
 		}},
-		{"response", true, func(in string) int64 {
+		{"response", true, false, func(in string) int64 {
 			s, err := NewResponseScanner(ResponseOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +134,34 @@ func TestLinearWork(t *testing.T) {
 			}
 			return s.meter.load()
 		}},
-		{"dangerous", false, func(in string) int64 {
+		{"pii", true, false, func(in string) int64 {
+			p := NewPII(PIIOptions{})
+			p.meter = &workMeter{}
+			if _, err := p.Scan(context.Background(), in); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = p.RedactString(in)
+			return p.meter.load()
+		}},
+		{"memory", true, true, func(in string) int64 {
+			g, err := NewMemoryGuard(MemoryGuardOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.meter = &workMeter{}
+			g.inj.meter = g.meter
+			if _, err := g.ValidateWrite(context.Background(), in, "t"); err != nil {
+				t.Fatal(err)
+			}
+			return g.meter.load()
+		}},
+		{"mcp-description", true, true, func(in string) int64 {
+			return mcpWork(t, Tool{Name: "t", Description: in})
+		}},
+		{"mcp-schema", true, true, func(in string) int64 {
+			return mcpWork(t, Tool{Name: "t", Description: "d", InputSchema: schemaWith(t, in)})
+		}},
+		{"dangerous", false, false, func(in string) int64 {
 			d := NewDangerous(DangerousOptions{})
 			d.meter = &workMeter{}
 			if _, err := d.Scan(context.Background(), in); err != nil {
@@ -146,12 +178,108 @@ func TestLinearWork(t *testing.T) {
 				}
 				t.Run(d.name+"/"+a.name+tl.name, func(t *testing.T) {
 					t.Parallel()
-					if r := workRatio(t, a.unit, tl.tail, n, d.work); r > 2.5 {
+					size := n
+					if d.small {
+						size = n / 4
+					}
+					if r := workRatio(t, a.unit, tl.tail, size, d.work); r > 2.5 {
 						t.Errorf("work ratio for 2n/n bytes is %.2f, want <= 2.5 (linear)", r)
 					}
 				})
 			}
 		}
+	}
+}
+
+// mcpWork returns the work of scanning tool, in both modes, with the
+// injection detector's work counted too.
+func mcpWork(t *testing.T, tool Tool) int64 {
+	t.Helper()
+	inj, err := NewInjection(InjectionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &workMeter{}
+	inj.meter = m
+	for _, ref := range []bool{false, true} {
+		s, err := NewMCPScanner(MCPOptions{Injection: inj, ReferenceOnly: ref, MaxDefinitionBytes: 16 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.meter = m
+		threats, err := s.ScanTool(context.Background(), "srv", tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, th := range threats {
+			if th.Rule == "oversized" {
+				t.Fatal("tool not scanned: oversized")
+			}
+		}
+	}
+	return m.load()
+}
+
+// schemaWith returns an input schema that carries in as a property's
+// description, default, enum value and name, as the title, and as the
+// required string, so that every schema-string path sees it.
+func schemaWith(t *testing.T, in string) json.RawMessage {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(map[string]any{
+		"type":  "object",
+		"title": in,
+		"properties": map[string]any{
+			"p": map[string]any{"type": "string", "description": in, "default": in, "enum": []string{in}},
+			in:  map[string]any{"type": "string"},
+		},
+		"required": []string{"p", in},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestMCPRequiredWork checks that judging which of n properties are
+// required costs work linear in n, whether required is a list, an object
+// or a string (the reference's `name in required`, a scan per property).
+func TestMCPRequiredWork(t *testing.T) {
+	t.Parallel()
+	schema := func(n int, kind string) json.RawMessage {
+		props := map[string]any{}
+		names := make([]string, n)
+		obj := map[string]any{}
+		for i := range n {
+			names[i] = fmt.Sprintf("command_%d", i)
+			props[names[i]] = map[string]any{"type": "string"}
+			obj[names[i]] = true
+		}
+		var req any = names
+		switch kind {
+		case "object":
+			req = obj
+		case "string":
+			req = strings.Join(names, " ")
+		}
+		b, err := json.Marshal(map[string]any{"type": "object", "properties": props, "required": req})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, kind := range []string{"list", "object", "string"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			const n = 2000
+			small := mcpWork(t, Tool{Name: "t", Description: "d", InputSchema: schema(n, kind)})
+			big := mcpWork(t, Tool{Name: "t", Description: "d", InputSchema: schema(2*n, kind)})
+			if r := float64(big) / float64(small); r > 2.5 {
+				t.Errorf("work ratio for 2n/n properties is %.2f, want <= 2.5 (linear)", r)
+			}
+		})
 	}
 }
 
@@ -244,5 +372,90 @@ func TestMatchBytes(t *testing.T) {
 				t.Errorf("matchBytes(%q) has %q", tt.expr, tt.out[i])
 			}
 		}
+	}
+}
+
+// TestPyRuleBudgetFailsClosed checks the word-boundary retry budget of the
+// MCP scanner's reference rules: within it the reference's semantics hold
+// exactly; on a text of overlapping candidates whose boundaries all fail
+// (quadratic retries) the budget runs out and the rule matches.
+func TestPyRuleBudgetFailsClosed(t *testing.T) {
+	t.Parallel()
+	r := mustPyRule(`a+z\b`, "z")
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"boundary-holds", "aaaz b", true},
+		{"boundary-fails-short", strings.Repeat("a", 16) + "z\u00e9", false},
+		{"boundary-fails-long", strings.Repeat("a", 1<<14) + "z\u00e9", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := &workMeter{}
+			if got := r.matchLit(tt.in, m); got != tt.want {
+				t.Errorf("matchLit(%.20q...) = %v, want %v", tt.in, got, tt.want)
+			}
+			if limit := int64(8*len(tt.in) + 2*pyRuleSlack); m.load() > limit {
+				t.Errorf("work %d exceeds %d for %d bytes", m.load(), limit, len(tt.in))
+			}
+		})
+	}
+}
+
+// TestRequiredSetFailsClosed checks that a required string too costly to
+// search for every property name counts every name as required, so the
+// suspicious-required rule still judges each one.
+func TestRequiredSetFailsClosed(t *testing.T) {
+	t.Parallel()
+	req := &jsonNode{kind: jsonString, str: "a b"}
+	r := newRequiredSet(req, nil)
+	if in, err := r.contains("zz"); err != nil || in {
+		t.Fatalf("contains(zz) = %v, %v; want false, nil", in, err)
+	}
+	r.budget = 0
+	if in, err := r.contains("zz"); err != nil || !in {
+		t.Fatalf("contains(zz) past the budget = %v, %v; want true, nil", in, err)
+	}
+	bad := newRequiredSet(&jsonNode{kind: jsonBool}, nil)
+	if _, err := bad.contains("x"); !errors.Is(err, errSchemaShape) {
+		t.Fatalf("contains on a bool required: err %v, want errSchemaShape", err)
+	}
+}
+
+// TestRequiredSetMatchesReference checks that the set gives the
+// reference's `name in required` answer for every shape of required.
+func TestRequiredSetMatchesReference(t *testing.T) {
+	t.Parallel()
+	docs := map[string]string{
+		"list":         `["a", "command", 1, null, ["a"]]`,
+		"object":       `{"a": 1, "command": null}`,
+		"string":       `"a command"`,
+		"empty-list":   `[]`,
+		"empty-string": `""`,
+		"number":       `3`,
+	}
+	names := []string{"a", "command", "comm", "1", "", "b", "a command"}
+	for name, doc := range docs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			n, err := parseJSON(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set := newRequiredSet(&n, nil)
+			for _, k := range names {
+				want, werr := pyContains(&n, k)
+				got, gerr := set.contains(k)
+				if got != want || (werr == nil) != (gerr == nil) {
+					t.Errorf("contains(%q) = %v, %v; pyContains gives %v, %v", k, got, gerr, want, werr)
+				}
+			}
+		})
+	}
+	if in, err := newRequiredSet(nil, nil).contains("a"); in || err != nil {
+		t.Errorf("absent required: contains = %v, %v; want false, nil", in, err)
 	}
 }

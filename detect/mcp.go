@@ -202,6 +202,7 @@ type MCPScanner struct {
 	opts  MCPOptions
 	rules *mcpRules
 	log   *slog.Logger
+	meter *workMeter // nil except in tests
 
 	mu       sync.RWMutex
 	registry map[string]*Fingerprint // key: server + "\x00" + name
@@ -403,6 +404,9 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 		})
 		return st.threats, nil
 	}
+	// Parsing the schema, and folding the description and finding its
+	// literals, each take one pass.
+	s.meter.add(len(t.InputSchema) + 2*len(t.Description))
 	var schema *jsonNode
 	if len(t.InputSchema) > 0 {
 		n, err := parseJSON(string(t.InputSchema))
@@ -451,6 +455,7 @@ func (s *MCPScanner) checkHidden(st *scanState, desc, folded string) {
 		if i == 0 && !strings.Contains(desc, "<!--") || i > 0 && !strings.Contains(folded, "]:") {
 			continue
 		}
+		s.meter.add(len(desc))
 		if loc := re.FindStringIndex(desc); loc != nil {
 			st.add(Threat{
 				Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "hidden_comment",
@@ -460,6 +465,7 @@ func (s *MCPScanner) checkHidden(st *scanState, desc, folded string) {
 			})
 		}
 	}
+	s.meter.add(4 * len(desc)) // findInvisible, base64Run, hexRun, whitespace
 	if base64Run(desc) {
 		st.add(Threat{
 			Type: ThreatHiddenInstruction, Severity: st.sev(SeverityMedium, SeverityLow), Rule: "encoded_payload",
@@ -479,7 +485,7 @@ func (s *MCPScanner) checkHidden(st *scanState, desc, folded string) {
 		})
 	}
 	for i := range r.instruction {
-		if st.present&(1<<i) != 0 && r.instruction[i].matchLit(folded) {
+		if st.present&(1<<i) != 0 && r.instruction[i].matchLit(folded, s.meter) {
 			st.add(Threat{
 				Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "instruction_phrase",
 				Message:        "Instruction-like pattern in tool description: " + r.instruction[i].source,
@@ -507,7 +513,7 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 	}
 	ni := len(r.instruction)
 	for i := range r.role {
-		if st.present&(1<<(ni+i)) != 0 && r.role[i].matchLit(folded) {
+		if st.present&(1<<(ni+i)) != 0 && r.role[i].matchLit(folded, s.meter) {
 			st.add(Threat{
 				Type: ThreatDescriptionInjection, Severity: SeverityMedium, Rule: "role_override",
 				Message:        "Role override pattern in description: " + r.role[i].source,
@@ -517,7 +523,7 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 	}
 	nr := ni + len(r.role)
 	for i := range r.exfil {
-		if st.present&(1<<(nr+i)) != 0 && r.exfil[i].matchLit(folded) {
+		if st.present&(1<<(nr+i)) != 0 && r.exfil[i].matchLit(folded, s.meter) {
 			// The reference rates any mention (a documentation URL, "send
 			// email") critical; outside reference mode a bare mention is
 			// low and the "exfiltrate-to" rule judges intent.
@@ -559,13 +565,14 @@ func (s *MCPScanner) checkSchema(st *scanState, schema *jsonNode) error {
 	if props.kind != jsonObject {
 		return fmt.Errorf("%w: properties is not an object", errSchemaShape)
 	}
-	required := schema.member("required")
+	required := newRequiredSet(schema.member("required"), s.meter)
 	for i := range props.kids {
 		p := &props.kids[i]
 		if p.kind != jsonObject {
 			continue
 		}
-		in, err := pyContains(required, p.key)
+		s.meter.add(len(p.key))
+		in, err := required.contains(p.key)
 		if err != nil {
 			return err
 		}
@@ -619,6 +626,67 @@ func foldString(buf *[]byte, s string) string {
 	return s
 }
 
+// requiredSet answers the reference's `name in required` for every property
+// of one schema in work linear in the schema's size: list items and object
+// keys go into a set once, instead of a scan of the list per property.
+type requiredSet struct {
+	node  *jsonNode
+	names map[string]struct{} // list items or object keys; nil otherwise
+	// budget is the substring-search work left when required is a string;
+	// once it is spent every name counts as required (fail closed: the
+	// suspicious-required rule then judges every property).
+	budget int
+	meter  *workMeter
+}
+
+// requiredSlack is the fixed part of requiredSet's substring budget.
+const requiredSlack = 64 << 10
+
+func newRequiredSet(required *jsonNode, meter *workMeter) *requiredSet {
+	r := &requiredSet{node: required, meter: meter}
+	if required == nil {
+		return r
+	}
+	switch required.kind {
+	case jsonArray, jsonObject:
+		r.names = make(map[string]struct{}, len(required.kids))
+		for i := range required.kids {
+			k := &required.kids[i]
+			meter.add(len(k.str) + len(k.key) + 1)
+			switch {
+			case required.kind == jsonObject:
+				r.names[k.key] = struct{}{}
+			case k.kind == jsonString:
+				r.names[k.str] = struct{}{}
+			}
+		}
+	case jsonString:
+		r.budget = 4*len(required.str) + requiredSlack
+	}
+	return r
+}
+
+// contains is pyContains with the work bound described on requiredSet.
+func (r *requiredSet) contains(name string) (bool, error) {
+	if r.node == nil {
+		return false, nil
+	}
+	switch r.node.kind {
+	case jsonArray, jsonObject:
+		_, ok := r.names[name]
+		return ok, nil
+	case jsonString:
+		if r.budget <= 0 {
+			return true, nil
+		}
+		cost := len(r.node.str) + len(name)
+		r.budget -= cost
+		r.meter.add(cost)
+		return strings.Contains(r.node.str, name), nil
+	}
+	return pyContains(r.node, name)
+}
+
 // pyContains evaluates the reference's `name in required`: membership for
 // a list or an object's keys, substring for a string; other types raise.
 func pyContains(required *jsonNode, name string) (bool, error) {
@@ -644,8 +712,9 @@ func pyContains(required *jsonNode, name string) (bool, error) {
 func (s *MCPScanner) firstInstruction(st *scanState, text string) (string, bool) {
 	folded := foldString(&st.buf, text)
 	present := s.rules.pyPresent(folded)
+	s.meter.add(len(text) + len(folded))
 	for i := range s.rules.instruction {
-		if present&(1<<i) != 0 && s.rules.instruction[i].matchLit(folded) {
+		if present&(1<<i) != 0 && s.rules.instruction[i].matchLit(folded, s.meter) {
 			return s.rules.instruction[i].source, true
 		}
 	}
@@ -717,9 +786,14 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, text, where strin
 	}
 	norm := Normalize(text).Text
 	present := s.rules.extPresent(norm)
+	s.meter.add(len(text) + len(norm))
 	for i := range s.rules.extended {
 		r := &s.rules.extended[i]
-		if fired[i] || present&(1<<i) == 0 || !r.re.MatchString(norm) {
+		if fired[i] || present&(1<<i) == 0 {
+			continue
+		}
+		s.meter.add(len(norm))
+		if !r.re.MatchString(norm) {
 			continue
 		}
 		fired[i] = true
@@ -739,6 +813,7 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, text, where strin
 			Message: "Hidden instruction in schema (" + where + ")", MatchedPattern: src})
 		return
 	}
+	s.meter.add(3 * len(text)) // the comment and invisible-character checks
 	if strings.Contains(text, "<!--") && s.rules.comments[0].MatchString(text) {
 		fired[idx] = true
 		st.add(Threat{Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "hidden_comment",

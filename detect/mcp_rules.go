@@ -42,22 +42,39 @@ func (r *pyRule) match(folded string) bool {
 	if !strings.Contains(folded, r.lit) {
 		return false
 	}
-	return r.matchLit(folded)
+	return r.matchLit(folded, nil)
 }
 
+// pyRuleSlack is the fixed part of a word-boundary search's work budget.
+const pyRuleSlack = 4096
+
 // matchLit is match once the rule's literal is known to occur in folded.
-func (r *pyRule) matchLit(folded string) bool {
+// With word boundaries to honour it retries after every candidate whose
+// boundary fails; each retry may scan to the end of the greedy match, so a
+// text of many such candidates would cost quadratic work. The retries
+// share a budget linear in len(folded); once it is spent the rule is
+// taken to match (fail closed: the text is flagged, never passed). meter,
+// if not nil, counts the bytes examined.
+func (r *pyRule) matchLit(folded string, meter *workMeter) bool {
 	if !r.leadB && !r.trailB {
+		meter.add(len(folded))
 		return r.re.MatchString(folded)
 	}
+	budget := 4*len(folded) + pyRuleSlack
 	from := 0
 	for from < len(folded) {
 		loc := r.re.FindStringIndex(folded[from:])
 		if loc == nil {
+			meter.add(len(folded) - from)
 			return false
 		}
+		meter.add(loc[1] + 1)
+		budget -= loc[1] + 1
 		a, b := from+loc[0], from+loc[1]
 		if (!r.leadB || wordBoundaryBefore(folded, a)) && (!r.trailB || wordBoundaryAfter(folded, b)) {
+			return true
+		}
+		if budget <= 0 {
 			return true
 		}
 		from = nextRune(folded, a)

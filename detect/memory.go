@@ -38,6 +38,7 @@ type MemoryGuard struct {
 	patterns []memoryPattern
 	ratio    float64
 	log      *slog.Logger
+	meter    *workMeter // nil except in tests
 }
 
 type memoryPattern struct {
@@ -114,7 +115,11 @@ func (g *MemoryGuard) ValidateWrite(ctx context.Context, content, source string)
 	}
 	var alerts []Finding
 	n := Normalize(content)
+	// Normalising and the character pass each read content once; each
+	// pattern is one linear-time regular-expression search.
+	g.meter.add(2*len(content) + len(n.Text))
 	for _, p := range g.patterns {
+		g.meter.add(len(n.Text))
 		loc := p.re.FindStringIndex(n.Text)
 		if loc == nil {
 			continue

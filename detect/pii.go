@@ -30,6 +30,7 @@ type PII struct {
 	maxInput int
 	kinds    map[string]bool
 	log      *slog.Logger
+	meter    *workMeter // nil except in tests
 }
 
 var _ Detector = (*PII)(nil)
@@ -103,6 +104,7 @@ func (p *PII) scan(s string) []Finding {
 			}
 			at := from + i
 			from = at + 1
+			p.meter.add(i + 1 + 64 + 254) // the search, then emailAt's bounded reach
 			if a, b, ok := emailAt(s, at); ok {
 				add("email", "email", SeverityMedium, 0.95, a, b, "e-mail address")
 				from = b
@@ -112,6 +114,7 @@ func (p *PII) scan(s string) []Finding {
 	// Numeric tokens: cards, SSNs, phones, IPv4; IBANs start two letters earlier.
 	for i := 0; i < len(s); {
 		c := s[i]
+		p.meter.add(1)
 		if !(isDigit(c) || (c == '+' && i+1 < len(s) && isDigit(s[i+1])) || (c == '(' && i+1 < len(s) && isDigit(s[i+1]))) {
 			i++
 			continue
@@ -119,6 +122,7 @@ func (p *PII) scan(s string) []Finding {
 		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' || s[i-1] == '_' || s[i-1] == '/') {
 			// Inside a word, number or path: IBAN check only.
 			if i >= 2 && isUpper(s[i-1]) && isUpper(s[i-2]) && (i < 3 || !isAlnum(s[i-3])) {
+				p.meter.add(2 * 34)
 				if b, ok := ibanAt(s, i-2); ok {
 					add("iban", "iban", SeverityHigh, 0.95, i-2, b, "IBAN (checksum valid)")
 					i = b
@@ -129,6 +133,7 @@ func (p *PII) scan(s string) []Finding {
 			for j < len(s) && (isAlnum(s[j]) || s[j] == '.') {
 				j++
 			}
+			p.meter.add(j - i + 1)
 			i = max(j, i+1)
 			continue
 		}
@@ -147,6 +152,7 @@ func (p *PII) scan(s string) []Finding {
 			}
 			break
 		}
+		p.meter.add(j - i + 1)
 		tok := s[i:j]
 		if j < len(s) && (isAlpha(s[j]) || s[j] == '_') {
 			i = j + 1
@@ -183,6 +189,7 @@ func (p *PII) scan(s string) []Finding {
 				b++
 			}
 			from = max(b, c+1)
+			p.meter.add(k + 1 + 2*(b-a)) // the search, the token, its trim and count
 			tok := strings.TrimRight(s[a:b], ".:")
 			b = a + len(tok)
 			if strings.Count(tok, ":") < 2 || len(tok) < 6 || (a > 0 && (isAlnum(s[a-1]) || s[a-1] == '_')) ||
