@@ -9,51 +9,13 @@ import (
 	"github.com/agentos/agentos/policy/cedar"
 )
 
-// parityStub is a reference stub backend: a declared answer or an error.
-type parityStub struct {
-	Name    string `json:"name"`
-	Returns *struct {
-		Allowed bool   `json:"allowed"`
-		Reason  string `json:"reason"`
-		Error   string `json:"error"`
-	} `json:"returns"`
-	Raises string `json:"raises"`
-}
-
-// failure is the stub's error message, "" when it answers.
-func (s parityStub) failure() string {
-	if s.Raises != "" {
-		return s.Raises
-	}
-	if s.Returns == nil {
-		return "stub has neither returns nor raises"
-	}
-	return s.Returns.Error
-}
-
-type parityDecision struct {
-	Allowed     *bool   `json:"allowed"`
-	Reason      string  `json:"reason"`
-	MatchedRule *string `json:"matched_rule"`
-}
-
-type parityCase struct {
-	ID             string          `json:"id"`
-	Context        map[string]any  `json:"context"`
-	Backends       []parityStub    `json:"backends"`
-	Expected       parityDecision  `json:"expected"`
-	Deviation      string          `json:"deviation"`
-	DeviationKinds []string        `json:"deviation_kinds"`
-	GoExpected     *parityDecision `json:"go_expected"`
-}
-
 // stubPolicies expresses a stub as real Cedar policies: a catch-all permit
 // or forbid for a declared answer, and, for a stub that fails, a catch-all
 // permit next to a policy that cannot be evaluated (it reads an attribute
 // no input has).
-func stubPolicies(s parityStub) string {
+func stubPolicies(s paritytest.BackendStub) string {
 	switch {
-	case s.failure() != "":
+	case s.Failure() != "":
 		return "permit (principal, action, resource);\nforbid (principal, action, resource) when { context.stub_failure_attribute_absent };\n"
 	case s.Returns.Allowed:
 		return "permit (principal, action, resource);\n"
@@ -72,7 +34,7 @@ func stubPolicies(s parityStub) string {
 func TestParityBackends(t *testing.T) {
 	t.Parallel()
 	var file struct {
-		Curated []parityCase `json:"curated"`
+		Curated []paritytest.BackendCase `json:"curated"`
 	}
 	paritytest.Load(t, "policy-evaluator.json", &file)
 	var ran, skipped int
@@ -110,9 +72,9 @@ func TestParityBackends(t *testing.T) {
 			for _, s := range c.Backends {
 				b := newBackend(t, cedar.Options{Name: s.Name, Policies: stubPolicies(s)})
 				allowed, reason, err := b.Decide(t.Context(), c.Context)
-				if s.failure() != "" {
+				if s.Failure() != "" {
 					if err == nil || allowed {
-						t.Fatalf("backend %s (stub error %q): Decide = %v, %q, %v, want an error and deny", s.Name, s.failure(), allowed, reason, err)
+						t.Fatalf("backend %s (stub error %q): Decide = %v, %q, %v, want an error and deny", s.Name, s.Failure(), allowed, reason, err)
 					}
 					if *want.Allowed {
 						t.Fatalf("backend %s failed, so the decision is deny, but the vector wants allow", s.Name)

@@ -11,50 +11,12 @@ import (
 	"github.com/agentos/agentos/policy/rego"
 )
 
-// parityStub is a reference stub backend: a declared answer or an error.
-type parityStub struct {
-	Name    string `json:"name"`
-	Returns *struct {
-		Allowed bool   `json:"allowed"`
-		Reason  string `json:"reason"`
-		Error   string `json:"error"`
-	} `json:"returns"`
-	Raises string `json:"raises"`
-}
-
-// failure is the stub's error message, "" when it answers.
-func (s parityStub) failure() string {
-	if s.Raises != "" {
-		return s.Raises
-	}
-	if s.Returns == nil {
-		return "stub has neither returns nor raises"
-	}
-	return s.Returns.Error
-}
-
-type parityDecision struct {
-	Allowed     *bool   `json:"allowed"`
-	Reason      string  `json:"reason"`
-	MatchedRule *string `json:"matched_rule"`
-}
-
-type parityCase struct {
-	ID             string          `json:"id"`
-	Context        map[string]any  `json:"context"`
-	Backends       []parityStub    `json:"backends"`
-	Expected       parityDecision  `json:"expected"`
-	Deviation      string          `json:"deviation"`
-	DeviationKinds []string        `json:"deviation_kinds"`
-	GoExpected     *parityDecision `json:"go_expected"`
-}
-
 // stubModule expresses a stub as a real Rego policy answering through
 // data.agentos.decision: the declared answer and reason, or, for a stub
 // that fails, a policy whose evaluation fails (a strict built-in error)
 // while claiming to allow.
-func stubModule(s parityStub) string {
-	if msg := s.failure(); msg != "" {
+func stubModule(s paritytest.BackendStub) string {
+	if msg := s.Failure(); msg != "" {
 		quoted, _ := json.Marshal(msg)
 		return fmt.Sprintf("package agentos\n\ndecision := {\"allow\": true, \"reason\": \"unreachable\"} if to_number(%s) > 0\n", quoted)
 	}
@@ -70,7 +32,7 @@ func stubModule(s parityStub) string {
 func TestParityBackends(t *testing.T) {
 	t.Parallel()
 	var file struct {
-		Curated []parityCase `json:"curated"`
+		Curated []paritytest.BackendCase `json:"curated"`
 	}
 	paritytest.Load(t, "policy-evaluator.json", &file)
 	var ran, skipped int
@@ -110,10 +72,10 @@ func TestParityBackends(t *testing.T) {
 			for _, s := range c.Backends {
 				b := newBackend(t, rego.Options{Name: s.Name, Query: "data.agentos.decision", Modules: module(stubModule(s))})
 				allowed, reason, err := b.Decide(t.Context(), c.Context)
-				if s.failure() != "" {
+				if s.Failure() != "" {
 					// The failing backend denies; the chain stops here.
 					if err == nil || allowed {
-						t.Fatalf("backend %s (stub error %q): Decide = %v, %q, %v, want an error and deny", s.Name, s.failure(), allowed, reason, err)
+						t.Fatalf("backend %s (stub error %q): Decide = %v, %q, %v, want an error and deny", s.Name, s.Failure(), allowed, reason, err)
 					}
 					if *want.Allowed {
 						t.Fatalf("backend %s failed, so the decision is deny, but the vector wants allow", s.Name)
