@@ -251,6 +251,12 @@ func (k *Kernel) checkPolicy(ctx context.Context, c *call, a *Agent, r CheckPoli
 		allowed = false
 	}
 	out["allowed"] = allowed
+	// The deciding rule and policy, allowed or not, so callers (the
+	// daemon's rate limits and approvals) need not evaluate again.
+	if d.Rule != "" {
+		out["rule"] = d.Rule
+		out["policy"] = d.Policy
+	}
 	// The event of a CHECKPOLICY records the decision it answered, so the
 	// audit log shows the checked action as allowed or denied.
 	answered := d
@@ -262,8 +268,9 @@ func (k *Kernel) checkPolicy(ctx context.Context, c *call, a *Agent, r CheckPoli
 			reason = "approval required: " + reason
 		}
 		out["reason"] = reason
-		out["rule"] = d.Rule
-		out["policy"] = d.Policy
+		if d.Rule == "" {
+			out["rule"], out["policy"] = "", d.Policy
+		}
 	}
 	c.value = out
 }

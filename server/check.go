@@ -130,12 +130,6 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errors.New("check: kernel returned no decision"))
 		return
 	}
-	if out.Allowed && out.Rule == "" && set != nil && s.pol.mayRateLimit(set.Version()) {
-		// The kernel reports the rule of denials only; find the rule of
-		// an allowed action to apply its rate limit. A policy set without
-		// rate_limit rules has none to find.
-		out.Rule, out.Policy = s.allowingRule(r, set, &req)
-	}
 	ri, known := policyRule(s, out.Policy, out.Rule)
 	if known {
 		out.Decision = string(ri.action)
@@ -287,35 +281,4 @@ func approvers(t approval.Ticket) string {
 		return "nobody"
 	}
 	return out
-}
-
-// allowingRule re-evaluates an allowed check with the input the kernel
-// builds for an EXEC of the action, to learn the deciding rule (the
-// kernel's CHECKPOLICY value names rules of denials only).
-func (s *Server) allowingRule(r *http.Request, set *policy.Set, req *CheckRequest) (rule, pol string) {
-	a := s.k.Agent(req.AgentID)
-	if a == nil {
-		return "", ""
-	}
-	args := map[string]any{}
-	for k, v := range req.Args {
-		args[k] = v
-	}
-	if req.Target != "" {
-		args["target"] = req.Target
-	}
-	labels := map[string]any{}
-	for k, v := range a.Labels() {
-		labels[k] = v
-	}
-	u := a.Usage()
-	in := map[string]any{"tool_name": req.Action, "action": req.Action, "agent_id": req.AgentID,
-		"syscall": kernel.SysExec.String(), "args": args, "target": req.Target,
-		"agent": map[string]any{"id": req.AgentID, "role": a.Role(), "ring": int64(a.Ring().Level()), "labels": labels},
-		"usage": map[string]any{"tool_calls": u.ToolCalls, "tokens": u.Tokens}}
-	d := set.Evaluate(r.Context(), in)
-	if !d.Allowed || d.Action != policy.ActionRateLimit {
-		return "", ""
-	}
-	return d.Rule, d.Policy
 }

@@ -33,8 +33,6 @@ type policyState struct {
 	rules    int
 	loadedAt time.Time
 	index    map[string]ruleInfo // policy + "\x00" + rule
-	// rateLimits says whether any rule has the rate_limit action.
-	rateLimits bool
 }
 
 // policies owns the policy engine: the first load, reloads (API and file
@@ -90,7 +88,7 @@ func (p *policies) reload(ctx context.Context) (oldVersion, newVersion string, e
 	set := p.engine.Current()
 	idx := indexRules(p.pending)
 	p.state = policyState{docs: p.pending, version: set.Version(), rules: set.Len(), loadedAt: now,
-		index: idx, rateLimits: hasRateLimits(idx)}
+		index: idx}
 	p.lastErr, p.errAt = "", time.Time{}
 	return oldVersion, set.Version(), nil
 }
@@ -116,26 +114,6 @@ func indexRules(docs []*policy.Document) map[string]ruleInfo {
 		}
 	}
 	return idx
-}
-
-// hasRateLimits reports whether an indexed rule has the rate_limit
-// action.
-func hasRateLimits(idx map[string]ruleInfo) bool {
-	for _, ri := range idx {
-		if ri.action == policy.ActionRateLimit {
-			return true
-		}
-	}
-	return false
-}
-
-// mayRateLimit reports whether the policy set of the given version may
-// have rate_limit rules: false only when it is the indexed set and has
-// none (a set being swapped in by a reload counts as maybe).
-func (p *policies) mayRateLimit(version string) bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.state.version != version || p.state.rateLimits
 }
 
 // rule returns what is known of a rule of the current set.
