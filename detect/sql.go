@@ -70,12 +70,13 @@ func tokenizeSQLLimit(text string, pos int, stop byte, limit int) ([]sqlToken, i
 			toks = append(toks, sqlToken{text: text[i+1 : min(j, len(text))], str: true, start: i, end: end})
 			i = end
 		case c == '[' && stop == 0:
-			j := strings.IndexByte(text[i:], ']')
-			if j < 0 {
-				j = len(text) - i - 1
+			// A bracketed identifier; an unclosed one runs to the end.
+			inner, end := text[i+1:], len(text)
+			if j := strings.IndexByte(inner, ']'); j >= 0 {
+				inner, end = inner[:j], i+1+j+1
 			}
-			toks = append(toks, sqlToken{text: text[i+1 : i+j], str: true, start: i, end: i + j + 1})
-			i += j + 1
+			toks = append(toks, sqlToken{text: inner, str: true, start: i, end: end})
+			i = end
 		case isAlnum(c) || c == '_' || c == '$' || c == '@' || c >= 0x80:
 			j := i
 			for j < len(text) && (isAlnum(text[j]) || text[j] == '_' || text[j] == '$' || text[j] == '@' || text[j] == '.' || text[j] >= 0x80) {
