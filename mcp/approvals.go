@@ -42,6 +42,13 @@ type ApprovalsOptions struct {
 	Clock approval.Clock
 	// Logger receives logs. nil: discard.
 	Logger *slog.Logger
+	// ElicitOnly denies at once a request that cannot be put to the
+	// client's user through elicitation (its session does not allow it, or
+	// the client did not declare the capability) instead of waiting for a
+	// vote in the exchange directory: for when nothing (no webhook) tells
+	// anyone that a request waits. Requests that can be put to the user
+	// are asked through elicitation whatever this field says.
+	ElicitOnly bool
 }
 
 // Approvals is the standalone approval flow of the gateway: a
@@ -51,10 +58,11 @@ type ApprovalsOptions struct {
 // The directory has mode 0700: whoever may write it may approve, which is
 // the user running the gateway.
 type Approvals struct {
-	b    *approval.Broker
-	dir  string
-	hook approval.Notifier
-	log  *slog.Logger
+	b          *approval.Broker
+	dir        string
+	hook       approval.Notifier
+	log        *slog.Logger
+	elicitOnly bool
 }
 
 // NewApprovals returns Approvals with a broker of its own. Close it.
@@ -68,7 +76,7 @@ func NewApprovals(opts ApprovalsOptions) (*Approvals, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mcp: approvals directory: %w", err)
 	}
-	a := &Approvals{dir: opts.Dir, hook: opts.Webhook, log: opts.Logger}
+	a := &Approvals{dir: opts.Dir, hook: opts.Webhook, log: opts.Logger, elicitOnly: opts.ElicitOnly}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -89,18 +97,88 @@ func (a *Approvals) Broker() *approval.Broker { return a.b }
 func (a *Approvals) Close() error { return a.b.Close() }
 
 // Approve implements kernel.Approver: it submits the request and waits for
-// a decision.
+// a decision. A governed MCP call whose session allows approval
+// elicitation, from a client that declared the capability, is also put to
+// the client's user (see Session.AskApproval); the answer is cast as the
+// vote of approver "elicitation:<client name>", beside any vote left in
+// the exchange directory.
 func (a *Approvals) Approve(ctx context.Context, req kernel.ApprovalRequest) (bool, string, error) {
 	r := approval.Request{AgentID: req.AgentID, Syscall: req.Syscall.String(), Tool: req.Tool,
 		ArgsHash: req.ArgsHash, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
 	if ap := req.Approval; ap != nil {
 		r.Approvers, r.Quorum, r.Timeout = ap.Approvers, ap.Quorum, ap.Timeout
 	}
+	c, _ := ctx.Value(callKey{}).(*call)
+	if c != nil && c.tool == req.Tool {
+		if approver := c.s.elicitor(); approver != "" {
+			return a.approveByElicitation(ctx, c, approver, r)
+		}
+	}
+	if a.elicitOnly {
+		return false, "the client cannot be asked (it did not declare the elicitation capability) and no other approval channel is configured", nil
+	}
 	t, err := a.b.Approve(ctx, r)
 	if err != nil {
 		return false, "", err
 	}
 	return t.Status == approval.Approved, t.Reason, nil
+}
+
+// approveByElicitation submits r to the broker, asks the client's user
+// meanwhile and waits for the decision: the user's answer, a vote in the
+// exchange directory, or expiry. Anything but an approval denies.
+func (a *Approvals) approveByElicitation(ctx context.Context, c *call, approver string, r approval.Request) (bool, string, error) {
+	if t, err := a.b.Consume(ctx, r.AgentID, r.Tool, r.ArgsHash); err == nil {
+		return true, t.Reason, nil
+	} else if !errors.Is(err, approval.ErrNotApproved) {
+		return false, "", err
+	}
+	t, err := a.b.Submit(ctx, r)
+	if err != nil {
+		return false, "", err
+	}
+	if t.Status != approval.Pending {
+		return false, t.Reason, nil // auto-denied (approval fatigue)
+	}
+	ectx, cancel := context.WithDeadline(ctx, t.ExpiresAt)
+	defer cancel()
+	go func() {
+		err := c.s.AskApproval(ectx, ElicitApproval{Tool: r.Tool, Rule: r.Rule, Reason: r.Reason, Args: c.args})
+		if ectx.Err() != nil {
+			return // decided another way, expired, or abandoned
+		}
+		v := approval.Vote{Approver: approver, Approve: err == nil, Comment: "answered through MCP elicitation"}
+		if err != nil {
+			v.Comment = "denied through MCP elicitation: " + bound(err.Error(), 200)
+		}
+		dctx := context.WithoutCancel(ectx)
+		if _, derr := a.b.Decide(dctx, t.ID, v); derr != nil && !errors.Is(derr, approval.ErrNotPending) && !errors.Is(derr, approval.ErrExpired) {
+			a.log.Warn("elicitation vote refused", slog.String("id", t.ID), slog.String("approver", approver), slog.String("error", derr.Error()))
+			if !v.Approve {
+				// The user said no but may not vote on this request: the
+				// request is withdrawn all the same (fail closed).
+				if _, cerr := a.b.Cancel(dctx, t.ID, "denied by the user through MCP elicitation"); cerr != nil {
+					a.log.Warn("approval request not cancelled", slog.String("id", t.ID), slog.String("error", cerr.Error()))
+				}
+			}
+		}
+	}()
+	id := t.ID
+	t, err = a.b.Wait(ctx, id)
+	if err != nil {
+		if _, cerr := a.b.Cancel(context.WithoutCancel(ctx), id, "the waiting caller gave up"); cerr != nil {
+			a.log.Debug("abandoned approval request not cancelled", slog.String("error", cerr.Error()))
+		}
+		return false, "", err
+	}
+	if t.Status != approval.Approved {
+		return false, t.Reason, nil
+	}
+	t, err = a.b.Consume(ctx, r.AgentID, r.Tool, r.ArgsHash)
+	if err != nil {
+		return false, "", err
+	}
+	return true, t.Reason, nil
 }
 
 // PendingApproval is what the exchange directory holds for a request

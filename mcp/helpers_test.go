@@ -3,6 +3,7 @@ package mcp
 import (
 	"context"
 	"io"
+	"sync"
 	"testing"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -52,6 +53,9 @@ type env struct {
 	cancel context.CancelFunc
 	// raw is the client side as a Conn, when no SDK client is connected.
 	raw Conn
+	// closeOnce makes close idempotent (a test may end the session before
+	// its cleanup does).
+	closeOnce sync.Once
 }
 
 type envConfig struct {
@@ -67,6 +71,8 @@ type envConfig struct {
 	// approver, if set, builds the kernel's Approver on the env's audit
 	// log.
 	approver func(kernel.Auditor) kernel.Approver
+	// elicit lets the session ask approvals through elicitation.
+	elicit bool
 }
 
 // pipePair returns two connected ends: what one writes the other reads.
@@ -123,7 +129,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.s, err = e.g.NewSession(SessionOptions{Server: "fixture", ID: "sess-1"})
+	e.s, err = e.g.NewSession(SessionOptions{Server: "fixture", ID: "sess-1", ApprovalElicitation: cfg.elicit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +166,11 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	return e
 }
 
-func (e *env) close() {
+// close ends the session, waits until its Run returned (every governed
+// call finished and audited) and closes the kernel. It is idempotent.
+func (e *env) close() { e.closeOnce.Do(e.doClose) }
+
+func (e *env) doClose() {
 	if e.cs != nil {
 		e.cs.Close()
 	}

@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -214,9 +215,11 @@ func testInstructions(t *testing.T, era, instructions string, mode ResponseMode,
 	}
 }
 
-// TestCallNameCaseConfusion: params are read by exact member name, as the
-// server reads them, so that a "Name" member cannot make the gateway
-// govern one tool while the server runs another.
+// TestCallNameCaseConfusion: a governed member given twice, or in another
+// case, is refused: Go's encoding/json (the Go SDK's servers) matches
+// member names case-insensitively and keeps the last, so "Arguments"
+// after "arguments" would make the gateway govern one value while the
+// server runs another.
 func TestCallNameCaseConfusion(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{skipClient: true})
@@ -224,21 +227,27 @@ func TestCallNameCaseConfusion(t *testing.T) {
 	if err := e.raw.Write(t.Context(), []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)); err != nil {
 		t.Fatal(err)
 	}
-	for _, msg := range []string{
-		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add_numbers","Name":"echo","arguments":{}}}`,
-		`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"NAME":"echo","name":"add_numbers"}}`,
+	for i, params := range []string{
+		`{"name":"add_numbers","Name":"echo","arguments":{}}`,
+		`{"NAME":"echo","name":"add_numbers"}`,
+		`{"name":"echo","Arguments":{"msg":"forbidden"},"arguments":{"msg":"hi"}}`,
+		`{"name":"echo","arguments":{"msg":"hi"},"Arguments":{"msg":"forbidden"}}`,
+		`{"name":"echo","arguments":{"msg":"hi"},"arguments":{"msg":"forbidden"}}`,
+		`{"Name":"echo"}`,
 	} {
+		msg := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":%s}`, 10+i, params)
 		res := exchange(t, e.raw, msg)
-		if res[0]["error"] == nil {
-			t.Errorf("%s answered %v, want a denial", msg, res[0])
+		em, _ := res[0]["error"].(map[string]any)
+		if code, _ := em["code"].(float64); code != -32602 {
+			t.Errorf("%s answered %v, want invalid params", params, res[0])
 		}
 	}
-	if n := e.fx.Calls(mcptest.ToolPoisoned); n != 0 {
-		t.Errorf("the hidden tool ran %d times", n)
+	if n := e.fx.Calls(mcptest.ToolPoisoned) + e.fx.Calls(mcptest.ToolEcho); n != 0 {
+		t.Errorf("the server ran %d ambiguous calls", n)
 	}
-	res := exchange(t, e.raw, `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","Arguments":{"msg":"forbidden"},"arguments":{"msg":"hi"}}}`)
+	res := exchange(t, e.raw, `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"msg":"hi"}}}`)
 	r, _ := res[0]["result"].(map[string]any)
 	if b, _ := json.Marshal(r); !strings.Contains(string(b), "echo: hi") {
-		t.Errorf("echo with exact arguments = %v, want echo: hi", res[0])
+		t.Errorf("echo = %v, want echo: hi", res[0])
 	}
 }

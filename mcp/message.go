@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -16,19 +17,22 @@ const GatewayIDPrefix = "agentos-gw-"
 
 // MCP methods the gateway looks at.
 const (
-	methodToolsList      = "tools/list"
-	methodPromptsList    = "prompts/list"
-	methodResourcesList  = "resources/list"
-	methodTemplatesList  = "resources/templates/list"
-	methodToolsCall      = "tools/call"
-	methodResourcesRead  = "resources/read"
-	methodPromptsGet     = "prompts/get"
-	methodSampling       = "sampling/createMessage"
-	methodCancelled      = "notifications/cancelled"
-	methodToolsChanged   = "notifications/tools/list_changed"
-	methodInitialize     = "initialize"
-	methodDiscover       = "server/discover"
-	notificationProgress = "notifications/progress"
+	methodToolsList        = "tools/list"
+	methodPromptsList      = "prompts/list"
+	methodResourcesList    = "resources/list"
+	methodTemplatesList    = "resources/templates/list"
+	methodToolsCall        = "tools/call"
+	methodResourcesRead    = "resources/read"
+	methodPromptsGet       = "prompts/get"
+	methodSampling         = "sampling/createMessage"
+	methodCancelled        = "notifications/cancelled"
+	methodToolsChanged     = "notifications/tools/list_changed"
+	methodPromptsChanged   = "notifications/prompts/list_changed"
+	methodResourcesChanged = "notifications/resources/list_changed"
+	methodElicit           = "elicitation/create"
+	methodInitialize       = "initialize"
+	methodDiscover         = "server/discover"
+	notificationProgress   = "notifications/progress"
 )
 
 // idKey is a request ID usable as a map key.
@@ -193,4 +197,54 @@ func idString(id jsonrpc.ID) string {
 		return strconv.FormatInt(v, 10)
 	}
 	return ""
+}
+
+// errAmbiguousMember is the error of strictMembers for a member spelled
+// twice, or in two cases.
+var errAmbiguousMember = errors.New("a governed member is given more than once or in another case")
+
+// strictMembers decodes a JSON object into its members by exact name, like
+// members, and refuses an object in which one of the governed keys appears
+// more than once, or also under another case ("Name" beside "name"): a
+// peer decoding case-insensitively (Go's encoding/json) or keeping the
+// first duplicate could then read another value than the gateway governs.
+func strictMembers(raw json.RawMessage, governed ...string) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("params must be a JSON object")
+	}
+	m := make(map[string]json.RawMessage, 4)
+	seen := make(map[string]bool, len(governed))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		for _, g := range governed {
+			if strings.EqualFold(key, g) {
+				if seen[g] {
+					return nil, errAmbiguousMember
+				}
+				seen[g] = true
+			}
+		}
+		m[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	for _, g := range governed {
+		if !seen[g] {
+			continue
+		}
+		if _, ok := m[g]; !ok {
+			return nil, errAmbiguousMember // only another case of g
+		}
+	}
+	return m, nil
 }

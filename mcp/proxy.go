@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -107,6 +108,13 @@ type ProxyOptions struct {
 	// checks every IdleTimeout/4 (at most every minute), and at once when
 	// an initialize finds the session table full. 0: DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// ReplayEvents and ReplayBytes bound each session's replay buffer:
+	// the events sent on its event streams, kept so that a client whose
+	// stream broke can resume it with Last-Event-ID. Beyond either bound
+	// the oldest events are evicted (a resumption then misses them). 0:
+	// DefaultReplayEvents, DefaultReplayBytes.
+	ReplayEvents int
+	ReplayBytes  int64
 	// Clock tells the time for idle expiry. nil: the gateway's clock.
 	Clock Clock
 	// Logger receives the proxy's logs. nil: the gateway's logger.
@@ -118,24 +126,27 @@ type ProxyOptions struct {
 // PRMPath serves the protected-resource metadata, every other path is the
 // MCP endpoint (POST, GET, DELETE).
 type Proxy struct {
-	g          *Gateway
-	upstream   string
-	server     string
-	auth       Authenticator
-	resource   string
-	authzSrv   []string
-	origins    map[string]bool
-	maxBody    int64
-	maxSess    int
-	listTTL    time.Duration
-	idle       time.Duration
-	clock      Clock
-	client     *http.Client
-	upHeader   http.Header
-	log        *slog.Logger
-	ctx        context.Context
-	cancel     context.CancelFunc
-	sessionsWG sync.WaitGroup
+	g        *Gateway
+	upstream string
+	server   string
+	auth     Authenticator
+	resource string
+	authzSrv []string
+	origins  map[string]bool
+	maxBody  int64
+	maxSess  int
+	listTTL  time.Duration
+	idle     time.Duration
+	// replayEvents and replayBytes bound each session's replay buffer.
+	replayEvents int
+	replayBytes  int64
+	clock        Clock
+	client       *http.Client
+	upHeader     http.Header
+	log          *slog.Logger
+	ctx          context.Context
+	cancel       context.CancelFunc
+	sessionsWG   sync.WaitGroup
 
 	mu sync.Mutex
 	// sessions are the session-era sessions by session ID. Guarded by mu.
@@ -154,7 +165,8 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 		return nil, errors.New("mcp: ProxyOptions.Gateway is required")
 	case opts.Server == "":
 		return nil, errors.New("mcp: ProxyOptions.Server is required")
-	case opts.MaxBodyBytes < 0, opts.MaxSessions < 0, opts.StatelessListTTL < 0, opts.IdleTimeout < 0:
+	case opts.MaxBodyBytes < 0, opts.MaxSessions < 0, opts.StatelessListTTL < 0, opts.IdleTimeout < 0,
+		opts.ReplayEvents < 0, opts.ReplayBytes < 0:
 		return nil, errors.New("mcp: ProxyOptions: negative bound")
 	}
 	u, err := url.Parse(opts.Upstream)
@@ -164,6 +176,7 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 	p := &Proxy{g: opts.Gateway, upstream: opts.Upstream, server: opts.Server, auth: opts.Auth,
 		resource: opts.ResourceURL, authzSrv: opts.AuthorizationServers, maxBody: opts.MaxBodyBytes,
 		maxSess: opts.MaxSessions, listTTL: opts.StatelessListTTL, idle: opts.IdleTimeout, clock: opts.Clock,
+		replayEvents: opts.ReplayEvents, replayBytes: opts.ReplayBytes,
 		client:   opts.Client,
 		upHeader: opts.UpstreamHeader.Clone(), log: opts.Logger,
 		sessions: make(map[string]*httpSession), stateless: make(map[string]*httpSession)}
@@ -184,6 +197,12 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 	}
 	if p.idle == 0 {
 		p.idle = DefaultIdleTimeout
+	}
+	if p.replayEvents == 0 {
+		p.replayEvents = DefaultReplayEvents
+	}
+	if p.replayBytes == 0 {
+		p.replayBytes = DefaultReplayBytes
 	}
 	if p.clock == nil {
 		p.clock = opts.Gateway.clock
@@ -723,12 +742,18 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, hs *httpSession,
 		return
 	}
 	k := keyOf(req.ID)
-	st := newStream()
+	sse := acceptsSSE(r)
+	var log *replayLog
+	if sse && !hs.stateless {
+		log = hs.hub.log // JSON answers and stateless streams are not resumable
+	}
+	st := newStream(hs.hub.nextNum.Add(1), log)
 	if !hs.hub.register(k, st) {
 		jsonRPCError(w, http.StatusBadRequest, req.ID, jsonrpc.CodeInvalidRequest, "a request with this ID is already in flight")
 		return
 	}
-	defer hs.hub.unregister(k, st)
+	const gen = 1 // the stream's first attachment is this response
+	defer hs.hub.release(k, st, gen)
 	if !hs.hub.push(ctx, body) {
 		if initialize {
 			hs.close()
@@ -736,11 +761,31 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, hs *httpSession,
 		http.Error(w, "Not Found: the session ended", http.StatusNotFound)
 		return
 	}
-	sse := acceptsSSE(r)
 	flusher, _ := w.(http.Flusher)
 	started := false
+	start := func() {
+		started = true
+		if sse {
+			w.Header().Set("Content-Type", contentSSE)
+			w.Header().Set("Cache-Control", "no-cache")
+		} else {
+			w.Header().Set("Content-Type", contentJSON)
+		}
+		w.WriteHeader(http.StatusOK)
+		if log != nil && hs.up.primes() {
+			// A priming event (an ID, no message): the client can resume
+			// the stream even before its first message.
+			_ = writePriming(w, st.primingID())
+		}
+		if sse && flusher != nil {
+			flusher.Flush()
+		}
+	}
+	if !initialize && log != nil && hs.up.primes() {
+		start()
+	}
 	for {
-		it, ok := st.next(ctx)
+		it, ok := st.next(ctx, gen)
 		if !ok {
 			if initialize {
 				hs.close()
@@ -751,7 +796,6 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, hs *httpSession,
 			return
 		}
 		if !started {
-			started = true
 			if initialize {
 				if it.final && isErrorResponse(it.b) {
 					defer hs.close()
@@ -759,16 +803,10 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, hs *httpSession,
 					w.Header().Set(headerSessionID, p.register(hs))
 				}
 			}
-			if sse {
-				w.Header().Set("Content-Type", contentSSE)
-				w.Header().Set("Cache-Control", "no-cache")
-			} else {
-				w.Header().Set("Content-Type", contentJSON)
-			}
-			w.WriteHeader(http.StatusOK)
+			start()
 		}
 		if sse {
-			if err := writeSSE(w, "", it.b); err != nil {
+			if err := writeSSE(w, it.id, it.b); err != nil {
 				return
 			}
 			if flusher != nil {
@@ -807,32 +845,100 @@ func (p *Proxy) serveGet(w http.ResponseWriter, r *http.Request, principal strin
 		http.Error(w, "Not Found: no such session", http.StatusNotFound)
 		return
 	}
-	st := newStream()
-	if !hs.hub.openGet(st) {
+	if last := r.Header.Get("Last-Event-ID"); last != "" {
+		p.resume(w, r, hs, last)
+		return
+	}
+	st := hs.hub.get
+	gen, _, _, ok := st.attach(false, 0, true)
+	if !ok {
 		http.Error(w, "Conflict: a standalone stream is already open for this session", http.StatusConflict)
 		return
 	}
-	defer hs.hub.closeGet(st)
+	defer st.detach(gen)
 	hs.up.startGet()
 	w.Header().Set("Content-Type", contentSSE)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
+	if hs.up.primes() {
+		_ = writePriming(w, st.primingID())
+	}
+	p.pump(w, r.Context(), st, gen)
+}
+
+// pump writes a stream's events to a response until the stream ends,
+// another response takes it over, or the client goes away.
+func (p *Proxy) pump(w http.ResponseWriter, ctx context.Context, st *stream, gen uint64) {
 	flusher, _ := w.(http.Flusher)
 	if flusher != nil {
 		flusher.Flush()
 	}
 	for {
-		it, ok := st.next(r.Context())
+		it, ok := st.next(ctx, gen)
 		if !ok {
 			return
 		}
-		if err := writeSSE(w, "", it.b); err != nil {
+		if err := writeSSE(w, it.id, it.b); err != nil {
 			return
 		}
 		if flusher != nil {
 			flusher.Flush()
 		}
 	}
+}
+
+// resume answers a GET with Last-Event-ID: the events recorded on that
+// stream after that ID (as they were sent, after screening), then, while
+// the stream is live, what comes next on it. An ID the proxy did not
+// issue gets 400.
+func (p *Proxy) resume(w http.ResponseWriter, r *http.Request, hs *httpSession, last string) {
+	num, seq, err := parseEventID(last)
+	if err != nil {
+		http.Error(w, "Bad Request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	st := hs.hub.stream(num)
+	var gen uint64
+	var replay []item
+	var gap bool
+	if st != nil {
+		gen, replay, gap, _ = st.attach(true, seq, false)
+	} else {
+		// The stream ended (its response was sent): what the buffer holds.
+		replay, _ = hs.hub.log.after(num, seq, seq)
+	}
+	if gap {
+		p.log.LogAttrs(r.Context(), slog.LevelWarn, "resumed stream lost events evicted from the replay buffer",
+			slog.String("session", hs.gs.ID()), slog.String("last_event_id", bound(last, 64)))
+	}
+	w.Header().Set("Content-Type", contentSSE)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	for _, it := range replay {
+		if err := writeSSE(w, it.id, it.b); err != nil {
+			if st != nil {
+				st.detach(gen)
+			}
+			return
+		}
+	}
+	if st == nil {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return
+	}
+	defer st.detach(gen)
+	if num == 0 {
+		hs.up.startGet()
+	}
+	p.pump(w, r.Context(), st, gen)
+}
+
+// writePriming writes an event holding only an ID.
+func writePriming(w io.Writer, id string) error {
+	_, err := io.WriteString(w, "id: "+id+"\ndata: \n\n")
+	return err
 }
 
 func (p *Proxy) serveDelete(w http.ResponseWriter, r *http.Request, principal string) {
@@ -909,35 +1015,63 @@ func (hs *httpSession) close() { hs.hub.Close() }
 // item is one message queued for an HTTP response stream.
 type item struct {
 	b     []byte
-	final bool // the response that ends a POST's stream
+	id    string // the SSE event ID; "" on a stream without IDs
+	final bool   // the response that ends a POST's stream
 }
 
 // stream queues the messages for one HTTP response (a POST's event
-// stream or the standalone GET stream).
+// stream or the standalone GET stream). A stream with a replay log numbers
+// its events and records them there, so that a client whose connection
+// broke can resume it: the stream is then detached (messages are only
+// recorded) until a GET with Last-Event-ID attaches a new response to it.
 type stream struct {
-	mu     sync.Mutex
-	q      []item
-	closed bool
-	sig    chan struct{}
+	num uint64
+	log *replayLog // nil: no event IDs, no resumption
+	sig chan struct{}
+
+	mu       sync.Mutex
+	seq      uint64 // the last event's number; guarded by mu
+	q        []item // guarded by mu
+	attached bool   // an HTTP response writes the stream; guarded by mu
+	gen      uint64 // the attachment's generation; guarded by mu
+	closed   bool   // no more messages; guarded by mu
 }
 
-func newStream() *stream { return &stream{sig: make(chan struct{}, 1)} }
+// newStream returns a stream attached to the response that creates it
+// (generation 1).
+func newStream(num uint64, log *replayLog) *stream {
+	return &stream{num: num, log: log, sig: make(chan struct{}, 1), attached: true, gen: 1}
+}
 
-// push queues b; false when the stream is closed or too far behind (it is
-// then closed).
+// push queues b; false when the stream is closed. A stream without a log
+// that falls too far behind is closed; one with a log is detached (its
+// client may resume it).
 func (st *stream) push(it item) bool {
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
 		return false
 	}
-	if len(st.q) >= maxStreamQueue {
+	if st.log != nil {
+		st.seq++
+		it.id = eventID(st.num, st.seq)
+		st.log.add(st.num, st.seq, it.b)
+	}
+	if it.final {
+		st.closed = true
+	}
+	switch {
+	case !st.attached:
+	case len(st.q) >= maxStreamQueue && st.log == nil:
 		st.closed = true
 		st.mu.Unlock()
 		st.signal()
 		return false
+	case len(st.q) >= maxStreamQueue:
+		st.detachLocked()
+	default:
+		st.q = append(st.q, it)
 	}
-	st.q = append(st.q, it)
 	st.mu.Unlock()
 	st.signal()
 	return true
@@ -957,11 +1091,64 @@ func (st *stream) close() {
 	st.signal()
 }
 
-// next returns the next queued message; false when the stream is closed
-// and drained, or ctx ends.
-func (st *stream) next(ctx context.Context) (item, bool) {
+// detach ends generation gen's hold on the stream (its response ended);
+// false when the stream has no log, and cannot be resumed.
+func (st *stream) detach(gen uint64) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.log == nil {
+		return false
+	}
+	if st.gen == gen {
+		st.detachLocked()
+	}
+	return true
+}
+
+func (st *stream) detachLocked() {
+	st.attached = false
+	st.q = nil
+	st.gen++
+}
+
+// attach makes a new response write the stream, ending any previous
+// one's hold: it returns the new generation and, when resuming, the
+// recorded events after seq (gap: some were evicted). exclusive refuses
+// when a response is attached already.
+func (st *stream) attach(resume bool, seq uint64, exclusive bool) (gen uint64, replay []item, gap, ok bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if exclusive && st.attached {
+		return 0, nil, false, false
+	}
+	if resume && st.log != nil {
+		replay, gap = st.log.after(st.num, seq, st.seq)
+	}
+	st.gen++
+	st.attached, st.q = true, nil
+	st.signal()
+	return st.gen, replay, gap, true
+}
+
+// primingID is the ID of a priming event for the stream (the current
+// position), so that a client can resume before the first message.
+func (st *stream) primingID() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return eventID(st.num, st.seq)
+}
+
+// next returns the next queued message of generation gen; false when the
+// stream is closed and drained, another response took it over, or ctx
+// ends.
+func (st *stream) next(ctx context.Context, gen uint64) (item, bool) {
 	for {
 		st.mu.Lock()
+		if st.gen != gen || !st.attached {
+			st.mu.Unlock()
+			st.signal() // the signal may have been meant for the new writer
+			return item{}, false
+		}
 		if len(st.q) > 0 {
 			it := st.q[0]
 			st.q[0] = item{}
@@ -991,11 +1178,22 @@ type hubConn struct {
 	done chan struct{}
 	once sync.Once
 
-	mu sync.Mutex
-	// waiters are the open POST streams by request ID. Guarded by mu.
-	waiters map[idKey]*stream
-	// get is the open standalone stream, if any. Guarded by mu.
+	// log holds the events sent on the session's streams for resumption.
+	log *replayLog
+	// get is the standalone stream (number 0): it lives as long as the
+	// session, attached while a GET response writes it.
 	get *stream
+	// nextNum numbers the POST streams.
+	nextNum atomic.Uint64
+
+	mu sync.Mutex
+	// waiters are the POST streams by request ID, until their response
+	// was sent (a detached one waits for it too, for resumption). Guarded
+	// by mu.
+	waiters map[idKey]*stream
+	// streams are the resumable POST streams in waiters, by number.
+	// Guarded by mu.
+	streams map[uint64]*stream
 	// origin is the client request whose upstream stream carried the
 	// message the session is processing; originOK says whether there is
 	// one. Guarded by mu.
@@ -1004,7 +1202,11 @@ type hubConn struct {
 }
 
 func newHub(hs *httpSession) *hubConn {
-	return &hubConn{hs: hs, in: make(chan []byte, 64), done: make(chan struct{}), waiters: make(map[idKey]*stream)}
+	log := newReplayLog(hs.p.replayEvents, hs.p.replayBytes)
+	get := newStream(0, log)
+	get.attached, get.gen = false, 0
+	return &hubConn{hs: hs, in: make(chan []byte, 64), done: make(chan struct{}), log: log, get: get,
+		waiters: make(map[idKey]*stream), streams: make(map[uint64]*stream)}
 }
 
 // push hands a client message to the session; false when it ended.
@@ -1031,40 +1233,47 @@ func (h *hubConn) register(k idKey, st *stream) bool {
 	default:
 	}
 	h.waiters[k] = st
+	if st.log != nil {
+		h.streams[st.num] = st
+	}
 	return true
 }
 
-func (h *hubConn) unregister(k idKey, st *stream) {
+// release ends the hold of a POST response (generation gen) on its
+// stream. A resumable stream whose response is still to come stays
+// registered, detached, so that what the session sends on it is recorded
+// for a resuming client; any other is unregistered and closed.
+func (h *hubConn) release(k idKey, st *stream, gen uint64) {
+	st.mu.Lock()
+	finished := st.closed
+	st.mu.Unlock()
+	if !finished && st.detach(gen) {
+		return
+	}
+	h.forget(k, st)
+	st.close()
+}
+
+// forget unregisters a POST stream.
+func (h *hubConn) forget(k idKey, st *stream) {
 	h.mu.Lock()
 	if h.waiters[k] == st {
 		delete(h.waiters, k)
 	}
+	if h.streams[st.num] == st {
+		delete(h.streams, st.num)
+	}
 	h.mu.Unlock()
-	st.close()
 }
 
-func (h *hubConn) openGet(st *stream) bool {
+// stream returns the resumable stream of number num, if it is live.
+func (h *hubConn) stream(num uint64) *stream {
+	if num == 0 {
+		return h.get
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.get != nil {
-		return false
-	}
-	select {
-	case <-h.done:
-		return false
-	default:
-	}
-	h.get = st
-	return true
-}
-
-func (h *hubConn) closeGet(st *stream) {
-	h.mu.Lock()
-	if h.get == st {
-		h.get = nil
-	}
-	h.mu.Unlock()
-	st.close()
+	return h.streams[num]
 }
 
 // setOrigin records the upstream stream of the message the session is
@@ -1103,8 +1312,10 @@ func (h *hubConn) Write(_ context.Context, b []byte) error {
 	h.mu.Lock()
 	var st *stream
 	final := false
+	var k idKey
 	if r, ok := m.(*jsonrpc.Response); ok {
-		st, final = h.waiters[keyOf(r.ID)], true
+		k = keyOf(r.ID)
+		st, final = h.waiters[k], true
 	} else {
 		if h.originOK {
 			st = h.waiters[h.origin]
@@ -1116,6 +1327,9 @@ func (h *hubConn) Write(_ context.Context, b []byte) error {
 	h.mu.Unlock()
 	if st == nil || !st.push(item{b: b, final: final}) {
 		h.hs.p.log.LogAttrs(context.Background(), slog.LevelDebug, "no open stream for a message to the client; dropped")
+	}
+	if final && st != nil {
+		h.forget(k, st)
 	}
 	return nil
 }
@@ -1129,9 +1343,7 @@ func (h *hubConn) Close() error {
 		for _, st := range h.waiters {
 			st.close()
 		}
-		if h.get != nil {
-			h.get.close()
-		}
+		h.get.close()
 		h.mu.Unlock()
 	})
 	return nil
@@ -1171,6 +1383,18 @@ func (u *upstreamConn) sessionID() string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.sid
+}
+
+// protocolPriming is the first protocol version whose clients expect a
+// priming event (an ID without a message) at the start of a stream.
+const protocolPriming = "2025-11-25"
+
+// primes reports whether the session's protocol version has priming
+// events; older clients may take an event without a message for an error.
+func (u *upstreamConn) primes() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.version >= protocolPriming && u.version < ProtocolStateless
 }
 
 func (u *upstreamConn) setVersion(v string) {
@@ -1332,14 +1556,13 @@ func (u *upstreamConn) post(m jsonrpc.Message, body []byte) {
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch ct {
 	case contentSSE:
-		sr := NewSSEReader(resp.Body, int(u.hs.p.maxBody))
-		for {
-			data, _, _, err := sr.Next()
-			if err != nil {
+		last := u.readSSE(resp.Body, handle)
+		// A stream that broke before the answer is resumed upstream, when
+		// the server gave event IDs.
+		for try := 0; isCall && !got && last != "" && try < maxUpstreamResumes && u.ctx.Err() == nil; try++ {
+			var ok bool
+			if last, ok = u.resumeUpstream(last, handle); !ok {
 				break
-			}
-			if len(bytes.TrimSpace(data)) > 0 {
-				handle(data)
 			}
 		}
 	case contentJSON:
@@ -1352,6 +1575,51 @@ func (u *upstreamConn) post(m jsonrpc.Message, body []byte) {
 	if isCall && !got && u.ctx.Err() == nil {
 		fail("the server's stream ended without an answer")
 	}
+}
+
+// maxUpstreamResumes bounds the resumptions of one upstream stream that
+// keeps breaking without progress.
+const maxUpstreamResumes = 3
+
+// readSSE reads an upstream event stream to its end, handing each message
+// to handle, and returns the last event ID it set.
+func (u *upstreamConn) readSSE(body io.Reader, handle func([]byte)) string {
+	sr := NewSSEReader(body, int(u.hs.p.maxBody))
+	for {
+		data, _, _, err := sr.Next()
+		if err != nil {
+			return sr.LastID()
+		}
+		if len(bytes.TrimSpace(data)) > 0 {
+			handle(data)
+		}
+	}
+}
+
+// resumeUpstream resumes an upstream stream after event last (GET with
+// Last-Event-ID) and reads it to its end. ok is false when the server
+// refuses to resume.
+func (u *upstreamConn) resumeUpstream(last string, handle func([]byte)) (next string, ok bool) {
+	hreq, err := http.NewRequestWithContext(u.ctx, http.MethodGet, u.hs.p.upstream, nil)
+	if err != nil {
+		return "", false
+	}
+	u.headers(hreq.Header)
+	hreq.Header.Set("Accept", contentSSE)
+	hreq.Header.Set("Last-Event-ID", last)
+	resp, err := u.hs.p.client.Do(hreq)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); resp.StatusCode != http.StatusOK || ct != contentSSE {
+		return "", false
+	}
+	next = u.readSSE(resp.Body, handle)
+	if next == "" {
+		next = last
+	}
+	return next, true
 }
 
 // noteVersion records the protocol version an initialize result agreed.
@@ -1408,19 +1676,23 @@ func (u *upstreamConn) startGet() {
 		if err != nil {
 			return
 		}
-		defer resp.Body.Close()
+		handle := func(b []byte) { u.deliver(originMsg{b: b}) }
 		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
 			return // the server offers no standalone stream (405)
 		}
-		sr := NewSSEReader(resp.Body, int(u.hs.p.maxBody))
-		for {
-			data, _, _, err := sr.Next()
-			if err != nil {
+		last := u.readSSE(resp.Body, handle)
+		resp.Body.Close()
+		// The stream broke: resume it when the server gave event IDs.
+		for try := 0; last != "" && try < maxUpstreamResumes && u.ctx.Err() == nil; try++ {
+			next, ok := u.resumeUpstream(last, handle)
+			if !ok {
 				return
 			}
-			if len(bytes.TrimSpace(data)) > 0 {
-				u.deliver(originMsg{b: data})
+			if next != last {
+				try = -1 // progress: the bound counts resumptions in a row without any
 			}
+			last = next
 		}
 	}()
 }

@@ -44,6 +44,8 @@ type proxyConfig struct {
 	clock       Clock
 	idle        time.Duration
 	maxSessions int
+	// waitRelease releases the fixture's wait tool.
+	waitRelease <-chan struct{}
 }
 
 // manualClock is a Clock the test moves.
@@ -66,7 +68,7 @@ func (c *manualClock) Advance(d time.Duration) {
 
 func newProxyEnv(t testing.TB, cfg proxyConfig) *proxyEnv {
 	t.Helper()
-	e := &proxyEnv{fx: mcptest.New(mcptest.Options{ExtraTools: 3})}
+	e := &proxyEnv{fx: mcptest.New(mcptest.Options{ExtraTools: 3, WaitRelease: cfg.waitRelease})}
 	e.upstream = httptest.NewServer(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return e.fx.Server },
 		&sdk.StreamableHTTPOptions{Stateless: cfg.stateless}))
 	t.Cleanup(e.upstream.Close)

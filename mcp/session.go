@@ -38,6 +38,11 @@ type SessionOptions struct {
 	// lists the tools again first. For transports without list_changed
 	// notifications. 0: a listing stays valid until list_changed.
 	ListTTL time.Duration
+	// ApprovalElicitation lets an approver (Approvals) ask the client's
+	// user about a call needing approval through elicitation/create, when
+	// the client declared the elicitation capability (form mode) in
+	// initialize. false: approvals never go through the client.
+	ApprovalElicitation bool
 }
 
 // Session interposes the gateway between one client and one server. Build
@@ -83,9 +88,29 @@ type Session struct {
 	// by mu.
 	relisting chan struct{}
 	// hiddenPrompts and hiddenResources name the prompts and resource
-	// URIs the gateway hid from the client's last listings; getting or
-	// reading one is denied. Guarded by mu.
+	// URIs the gateway hid from the listings; getting or reading one is
+	// denied. visiblePrompts names the prompts listed and pinned. Guarded
+	// by mu.
 	hiddenPrompts, hiddenResources map[string]*DenialError
+	visiblePrompts                 map[string]bool
+	// templates are the resource templates listed, hidden or not. Guarded
+	// by mu.
+	templates []*templateRule
+	// prompts, resources and templatesState say whether each list was
+	// listed to its end. Guarded by mu.
+	prompts, resources, templatesState itemState
+	// itemsSem serializes the gateway's own listings of prompts and
+	// resources.
+	itemsSem chan struct{}
+	// peer is what the client declared in initialize. Guarded by mu.
+	peer clientInfo
+	// elicit: the session may ask the client's user for approvals.
+	elicit bool
+	// clientWaiters receive the client's responses to the gateway's own
+	// requests to the client, by ID. Kept apart from waiters so that a
+	// client can never answer a request the gateway sent the server.
+	// Guarded by mu.
+	clientWaiters map[string]chan *jsonrpc.Response
 }
 
 // pending is a client request in flight.
@@ -146,6 +171,10 @@ func (g *Gateway) NewSession(opts SessionOptions) (*Session, error) {
 		tools:           make(map[string]bool),
 		hiddenPrompts:   make(map[string]*DenialError),
 		hiddenResources: make(map[string]*DenialError),
+		visiblePrompts:  make(map[string]bool),
+		itemsSem:        make(chan struct{}, 1),
+		clientWaiters:   make(map[string]chan *jsonrpc.Response),
+		elicit:          opts.ApprovalElicitation,
 	}, nil
 }
 
@@ -267,17 +296,15 @@ func (s *Session) fromClientMsg(ctx context.Context, raw []byte) {
 			s.writeClient(ctx, denialResponse(m.ID, protocolDenial("request IDs starting with "+strconv.Quote(GatewayIDPrefix)+" are reserved for the gateway"), false))
 			return
 		}
-		if m.Method == methodToolsCall {
+		switch m.Method {
+		case methodToolsCall:
 			s.governCall(ctx, m, raw, k)
 			return
-		}
-		if d := s.hiddenItem(m.Method, m.Params); d != nil {
-			if err := s.g.audit(ctx, event{session: s.id, principal: s.principal, requestID: idString(m.ID), server: s.server,
-				method: m.Method, stage: d.Stage, action: "deny", rule: d.Rule, reason: d.Reason}); err != nil {
-				d = &DenialError{Stage: StageAudit, Reason: "the denial could not be audited (fail closed)", Err: err}
-			}
-			s.writeClient(ctx, denialResponse(m.ID, d, false))
+		case methodPromptsGet, methodResourcesRead:
+			s.governItem(ctx, m, raw, k)
 			return
+		case methodInitialize:
+			s.noteClient(m.Params)
 		}
 		p := &pending{id: m.ID, method: m.Method}
 		if m.Method == methodToolsList {
@@ -293,6 +320,16 @@ func (s *Session) fromClientMsg(ctx context.Context, raw []byte) {
 		}
 	case *jsonrpc.Response:
 		k := keyOf(m.ID)
+		if k.reserved() {
+			s.mu.Lock()
+			ch := s.clientWaiters[k.s]
+			delete(s.clientWaiters, k.s)
+			s.mu.Unlock()
+			if ch != nil {
+				ch <- m
+			}
+			return
+		}
 		s.mu.Lock()
 		_, ok := s.fromServer[k]
 		delete(s.fromServer, k)
@@ -375,6 +412,8 @@ func (s *Session) fromServerMsg(ctx context.Context, raw []byte) {
 			switch m.Method {
 			case methodToolsChanged:
 				s.toolsChanged(ctx)
+			case methodPromptsChanged, methodResourcesChanged:
+				s.itemsChanged(m.Method)
 			case methodCancelled:
 				if id, ok := cancelledID(m.Params); ok {
 					s.mu.Lock()
@@ -470,7 +509,11 @@ func (s *Session) governCall(ctx context.Context, m *jsonrpc.Request, raw []byte
 		Name      string
 		Arguments json.RawMessage
 	}
-	pm, _ := members(m.Params)
+	pm, err := strictMembers(m.Params, "name", "arguments")
+	if err != nil {
+		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, "tools/call: "+bound(err.Error(), 200), nil))
+		return
+	}
 	if err := json.Unmarshal(pm["name"], &params.Name); err != nil || params.Name == "" {
 		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, "tools/call: params must hold a non-empty string name", nil))
 		return

@@ -403,6 +403,10 @@ func TestCancellationForwarded(t *testing.T) {
 	if err != nil || resultText(r) != "echo: after" {
 		t.Fatalf("call after cancel = %v, %v", r, err)
 	}
+	// The cancelled call's goroutine audits it after the client gave up,
+	// with nothing on the wire to wait for: end the session, which waits
+	// for every governed call, before reading the log.
+	e.close()
 	var waitEvents int
 	for _, ev := range e.events(audit.KindToolCall) {
 		if ev.Tool == mcptest.ToolWait {

@@ -18,9 +18,15 @@ type sseEvent struct {
 // SSEReader reads server-sent events (the text/event-stream format) from
 // a stream, one event at a time, with a bound on the size of one event.
 type SSEReader struct {
-	r   *bufio.Reader
-	max int
+	r      *bufio.Reader
+	max    int
+	lastID string
 }
+
+// LastID returns the last event ID the stream set (the id field of the
+// latest event that had one, with or without data), as an EventSource
+// keeps it for reconnecting.
+func (s *SSEReader) LastID() string { return s.lastID }
 
 // NewSSEReader returns a reader of events of at most max bytes of data
 // (max <= 0: DefaultMaxMessageBytes).
@@ -79,6 +85,7 @@ func (s *SSEReader) Next() (data []byte, event, id string, err error) {
 		case "id":
 			if bytes.IndexByte(value, 0) < 0 {
 				ev.id = string(value)
+				s.lastID = ev.id
 			}
 		}
 		if err != nil {

@@ -20,8 +20,10 @@ import (
 type listResult struct {
 	// visible names the tools the client may see and call.
 	visible []string
-	// hidden names the items hidden (those that have a name).
+	// hidden names the items hidden (those that have a name), and why
+	// says why each was.
 	hidden []string
+	why    []*DenialError
 	// next is the page's nextCursor.
 	next string
 	// out is the rewritten result; nil when nothing was hidden.
@@ -90,26 +92,7 @@ func (s *Session) clientItems(ctx context.Context, k listKind, m *jsonrpc.Respon
 		s.writeClient(ctx, denialResponse(p.id, s.denialFor(err), false))
 		return
 	}
-	var hidden map[string]*DenialError
-	switch k {
-	case kindPrompts:
-		hidden = s.hiddenPrompts
-	case kindResources:
-		hidden = s.hiddenResources
-	}
-	if hidden != nil {
-		s.mu.Lock()
-		for _, n := range lr.visible {
-			delete(hidden, n)
-		}
-		for _, n := range lr.hidden {
-			if len(hidden) < maxHiddenItems {
-				hidden[n] = &DenialError{Stage: StageScan, Reason: "the " + k.noun + " " + strconv.Quote(bound(n, 200)) +
-					" was hidden from the client (see the audit log)"}
-			}
-		}
-		s.mu.Unlock()
-	}
+	s.noteItems(k, lr, lr.next == "")
 	if lr.out == nil {
 		s.writeClient(ctx, raw)
 		return
@@ -122,29 +105,9 @@ func (s *Session) clientItems(ctx context.Context, k listKind, m *jsonrpc.Respon
 	s.writeClient(ctx, b)
 }
 
-// maxHiddenItems bounds the hidden prompts and resources a session
-// remembers.
+// maxHiddenItems bounds the prompts, resources and resource templates a
+// session remembers.
 const maxHiddenItems = 4096
-
-// hiddenItem reports, as a denial, that a prompts/get or resources/read
-// names a prompt or resource the gateway hid from the client; nil
-// otherwise.
-func (s *Session) hiddenItem(method string, params json.RawMessage) *DenialError {
-	var hidden map[string]*DenialError
-	key := "name"
-	switch method {
-	case methodPromptsGet:
-		hidden = s.hiddenPrompts
-	case methodResourcesRead:
-		hidden, key = s.hiddenResources, "uri"
-	default:
-		return nil
-	}
-	name, _ := memberString(params, key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return hidden[name]
-}
 
 // listKind is a kind of list the gateway screens: tools, prompts,
 // resources or resource templates.
@@ -312,6 +275,7 @@ func (s *Session) processItems(ctx context.Context, k listKind, result json.RawM
 			kept = append(kept, items[i])
 		} else if vs[i].name != "" {
 			lr.hidden = append(lr.hidden, vs[i].name)
+			lr.why = append(lr.why, vs[i].hide)
 		}
 	}
 	if rewrite && hiddenN > 0 {

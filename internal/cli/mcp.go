@@ -68,6 +68,9 @@ type wrapParams struct {
 	callTimeout     time.Duration
 	approveWebhook  string
 	approvalTimeout time.Duration
+	// approveVia is "elicitation" to ask approvals through the client
+	// (wrap only); "": not through the client.
+	approveVia string
 }
 
 // gatewayStack is a gateway with everything it runs on.
@@ -120,15 +123,27 @@ func openGateway(ctx context.Context, p wrapParams, dir string, logger *slog.Log
 	st.alog = alog
 	st.closers = append(st.closers, func() { alog.Close() })
 	kopts := kernel.Options{Policy: engine, Auditor: alog, Logger: logger}
-	if p.approveWebhook != "" {
-		hook, err := approval.NewWebhook(approval.WebhookOptions{URL: p.approveWebhook,
-			Secret: []byte(os.Getenv(webhookSecretEnv)), Logger: logger})
-		if err != nil {
-			return nil, exitf(ExitUsage, "--approve-webhook: %v", err)
+	switch p.approveVia {
+	case "", approveViaElicitation:
+	default:
+		return nil, exitf(ExitUsage, "--approve-via %q: want %s", p.approveVia, approveViaElicitation)
+	}
+	if p.approveWebhook != "" || p.approveVia != "" {
+		var hook *approval.Webhook
+		if p.approveWebhook != "" {
+			hook, err = approval.NewWebhook(approval.WebhookOptions{URL: p.approveWebhook,
+				Secret: []byte(os.Getenv(webhookSecretEnv)), Logger: logger})
+			if err != nil {
+				return nil, exitf(ExitUsage, "--approve-webhook: %v", err)
+			}
+			st.closers = append(st.closers, func() { hook.Close() })
 		}
-		st.closers = append(st.closers, func() { hook.Close() })
-		ap, err := mcp.NewApprovals(mcp.ApprovalsOptions{Dir: filepath.Join(dir, mcp.ApprovalDirName), Auditor: alog,
-			Webhook: hook, Timeout: p.approvalTimeout, Logger: logger})
+		aopts := mcp.ApprovalsOptions{Dir: filepath.Join(dir, mcp.ApprovalDirName), Auditor: alog,
+			Timeout: p.approvalTimeout, Logger: logger, ElicitOnly: hook == nil}
+		if hook != nil {
+			aopts.Webhook = hook
+		}
+		ap, err := mcp.NewApprovals(aopts)
 		if err != nil {
 			return nil, exitf(ExitFailure, "%v", err)
 		}
@@ -165,6 +180,10 @@ func openGateway(ctx context.Context, p wrapParams, dir string, logger *slog.Log
 	st.closers = append(st.closers, func() { g.Close() })
 	return st, nil
 }
+
+// approveViaElicitation is the --approve-via value that asks approvals
+// through the MCP client (elicitation/create).
+const approveViaElicitation = "elicitation"
 
 // webhookSecretEnv names the environment variable holding the approval
 // webhook's signing secret.
@@ -206,7 +225,8 @@ func newMCPWrapCmd() *cobra.Command {
 			"Approvals cannot be asked for on a terminal here (stdin is the protocol):\n" +
 			"require_approval rules deny with their reason, unless --approve-webhook is\n" +
 			"given: then each request is posted to the webhook and waits for\n" +
-			"'agentos mcp approve ID'.",
+			"'agentos mcp approve ID'. With --approve-via elicitation, a client that\n" +
+			"supports MCP elicitation is asked instead (its user approves or declines).",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() != 0 {
@@ -218,6 +238,7 @@ func newMCPWrapCmd() *cobra.Command {
 	addGatewayFlags(cmd, &p)
 	f := cmd.Flags()
 	f.StringVar(&p.serverName, "server-name", "", "server name for pins, policy and audit (default: from the command)")
+	f.StringVar(&p.approveVia, "approve-via", "", "'elicitation': ask the client's user about require_approval calls through MCP elicitation, when the client supports it")
 	f.BoolVar(&p.allowRisky, "allow-risky", false, "launch a command the command rating calls critical")
 	return cmd
 }
@@ -284,7 +305,7 @@ func runWrap(ctx context.Context, p wrapParams, argv []string, stdin io.Reader, 
 		}
 		return exitf(ExitFailure, "%v", err)
 	}
-	s, err := g.NewSession(mcp.SessionOptions{Server: p.serverName})
+	s, err := g.NewSession(mcp.SessionOptions{Server: p.serverName, ApprovalElicitation: p.approveVia == approveViaElicitation})
 	if err != nil {
 		child.Stop(context.WithoutCancel(ctx))
 		return err

@@ -2,7 +2,8 @@
 // a clean tool, a poisoned tool, a secret-leaking tool, a progress tool, a
 // sampling tool and a rug-pull toggle; a clean and a poisoned prompt, a
 // clean and a poisoned resource and resource template; optionally
-// poisoned server instructions. It is built with the official Go SDK.
+// poisoned server instructions, a template overlapping the poisoned one
+// and small list pages. It is built with the official Go SDK.
 package mcptest
 
 import (
@@ -27,12 +28,15 @@ const (
 
 // Prompt and resource names of the fixture.
 const (
-	PromptClean       = "greet"
-	PromptPoisoned    = "code_review"
-	ResourceClean     = "file:///fixture/readme.txt"
-	ResourcePoisoned  = "file:///fixture/notes.txt"
-	TemplateClean     = "fixture://records/{id}"
-	TemplatePoisoned  = "fixture://secrets/{name}"
+	PromptClean      = "greet"
+	PromptPoisoned   = "code_review"
+	ResourceClean    = "file:///fixture/readme.txt"
+	ResourcePoisoned = "file:///fixture/notes.txt"
+	TemplateClean    = "fixture://records/{id}"
+	TemplatePoisoned = "fixture://secrets/{name}"
+	// TemplateOverlap is a clean template that also matches the URIs of
+	// TemplatePoisoned (listed with Options.OverlappingTemplate).
+	TemplateOverlap   = "fixture://{kind}/{name}"
 	ResourceCleanText = "This is the fixture's readme."
 	CleanInstructions = "Use the echo tool to test connectivity."
 )
@@ -71,6 +75,12 @@ type Options struct {
 	// Instructions are the server's instructions in its initialize
 	// result (e.g. PoisonedInstructions). "": none.
 	Instructions string
+	// OverlappingTemplate adds the clean TemplateOverlap, which matches
+	// every URI TemplatePoisoned matches.
+	OverlappingTemplate bool
+	// PageSize, if positive, makes the server list that many items per
+	// page (tools, prompts, resources, templates).
+	PageSize int
 }
 
 // Fixture is a fixture MCP server.
@@ -91,8 +101,8 @@ var objectSchema = json.RawMessage(`{"type":"object","properties":{"msg":{"type"
 func New(opts Options) *Fixture {
 	f := &Fixture{calls: make(map[string]int), waiting: make(chan struct{}, 16), cancelled: make(chan struct{}, 16)}
 	var sopts *sdk.ServerOptions
-	if opts.Instructions != "" {
-		sopts = &sdk.ServerOptions{Instructions: opts.Instructions}
+	if opts.Instructions != "" || opts.PageSize > 0 {
+		sopts = &sdk.ServerOptions{Instructions: opts.Instructions, PageSize: opts.PageSize}
 	}
 	s := sdk.NewServer(&sdk.Implementation{Name: "agentos-fixture", Version: "1.0.0"}, sopts)
 	f.Server = s
@@ -173,6 +183,13 @@ func New(opts Options) *Fixture {
 			}
 		})
 	f.addPromptsAndResources()
+	if opts.OverlappingTemplate {
+		s.AddResourceTemplate(&sdk.ResourceTemplate{URITemplate: TemplateOverlap, Name: "any", Description: "Any record of any kind."},
+			func(_ context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+				f.count(TemplateOverlap)
+				return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: req.Params.URI, MIMEType: "text/plain", Text: "any"}}}, nil
+			})
+	}
 	for i := range opts.ExtraTools {
 		name := fmt.Sprintf("tool_%d", i)
 		s.AddTool(&sdk.Tool{Name: name, Title: "Tool " + name,

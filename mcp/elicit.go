@@ -1,0 +1,204 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/agentos/agentos/audit"
+)
+
+// clientInfo is what a client declared in its initialize request.
+type clientInfo struct {
+	name string
+	// elicitForm: the client declared the elicitation capability with form
+	// mode (an empty elicitation object, or one with a form member).
+	elicitForm bool
+}
+
+// noteClient records the client's name and capabilities from its
+// initialize params.
+func (s *Session) noteClient(params json.RawMessage) {
+	var p struct {
+		Capabilities struct {
+			Elicitation *map[string]json.RawMessage `json:"elicitation"`
+		} `json:"capabilities"`
+		ClientInfo struct {
+			Name string `json:"name"`
+		} `json:"clientInfo"`
+	}
+	if len(params) == 0 || json.Unmarshal(params, &p) != nil {
+		return
+	}
+	ci := clientInfo{name: bound(p.ClientInfo.Name, 64)}
+	if e := p.Capabilities.Elicitation; e != nil {
+		_, form := (*e)["form"]
+		_, url := (*e)["url"]
+		ci.elicitForm = form || !url
+	}
+	s.mu.Lock()
+	s.peer = ci
+	s.mu.Unlock()
+}
+
+// elicitor returns the approver name of this session's client when the
+// session may ask the client's user for approvals; "" when it may not.
+func (s *Session) elicitor() string {
+	if !s.elicit {
+		return ""
+	}
+	s.mu.Lock()
+	ci := s.peer
+	s.mu.Unlock()
+	if !ci.elicitForm {
+		return ""
+	}
+	name := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, ci.name)
+	if name == "" {
+		name = "client"
+	}
+	return "elicitation:" + name
+}
+
+// ElicitApproval describes a call awaiting approval, for the question put
+// to the client's user.
+type ElicitApproval struct {
+	Tool, Rule, Reason string
+	// Args are the call's arguments as sent (they are redacted before
+	// being shown).
+	Args json.RawMessage
+}
+
+// maxElicitArgs bounds the redacted arguments shown in an approval
+// question.
+const maxElicitArgs = 2000
+
+// approvalSchema is the requested schema of an approval question: one
+// required boolean.
+var approvalSchema = json.RawMessage(`{"type":"object","properties":{"approve":{"type":"boolean","title":"Approve this call",` +
+	`"description":"true runs the call once with exactly these arguments; false denies it","default":false}},"required":["approve"]}`)
+
+// approvalMessage is the question put to the user.
+func (s *Session) approvalMessage(a ElicitApproval) string {
+	var b strings.Builder
+	b.WriteString("agentos: the MCP server ")
+	b.WriteString(strconv.Quote(bound(s.server, 200)))
+	b.WriteString(" is asked to run the tool ")
+	b.WriteString(strconv.Quote(bound(a.Tool, 200)))
+	b.WriteString(", which needs your approval")
+	if a.Rule != "" {
+		b.WriteString(" (rule ")
+		b.WriteString(strconv.Quote(bound(a.Rule, 200)))
+		b.WriteString(")")
+	}
+	b.WriteString(".\n")
+	if a.Reason != "" {
+		b.WriteString("Reason: ")
+		b.WriteString(bound(a.Reason, 500))
+		b.WriteString("\n")
+	}
+	args := "{}"
+	if len(a.Args) > 0 {
+		args = string(audit.Redact(a.Args, audit.RedactOptions{}))
+	}
+	b.WriteString("Arguments (secrets redacted): ")
+	b.WriteString(bound(args, maxElicitArgs))
+	b.WriteString("\nApprove this call?")
+	return b.String()
+}
+
+// errNotApprovedByUser is the reason of a declined, cancelled or
+// malformed elicitation answer.
+var errNotApprovedByUser = errors.New("not approved")
+
+// AskApproval asks the client's user, through elicitation/create, whether
+// the call may run. It returns nil only for an accepted answer whose
+// approve member is true; a decline, a cancel, any other answer, an error
+// response or ctx ending is an error (deny).
+func (s *Session) AskApproval(ctx context.Context, a ElicitApproval) error {
+	params := map[string]any{"message": s.approvalMessage(a), "requestedSchema": approvalSchema}
+	r, err := s.requestClient(ctx, methodElicit, params)
+	if err != nil {
+		return err
+	}
+	if r.Error != nil {
+		return fmt.Errorf("the client answered with an error: %w", r.Error)
+	}
+	var res struct {
+		Action  string
+		Content map[string]json.RawMessage
+	}
+	pm, err := strictMembers(r.Result, "action", "content")
+	if err != nil {
+		return fmt.Errorf("malformed answer: %w", err)
+	}
+	if json.Unmarshal(pm["action"], &res.Action) != nil {
+		return errors.New("malformed answer: no action")
+	}
+	if res.Action != "accept" {
+		return fmt.Errorf("%w: the user chose %s", errNotApprovedByUser, strconv.Quote(bound(res.Action, 40)))
+	}
+	content, err := strictMembers(pm["content"], "approve")
+	if err != nil || string(content["approve"]) != "true" {
+		return fmt.Errorf("%w: the user did not set approve to true", errNotApprovedByUser)
+	}
+	return nil
+}
+
+// requestClient sends a request of the gateway's own to the client and
+// waits for its response. When ctx ends first the request is cancelled.
+func (s *Session) requestClient(ctx context.Context, method string, params any) (*jsonrpc.Response, error) {
+	id := GatewayIDPrefix + strconv.FormatUint(s.seq.Add(1), 10)
+	rid, err := jsonrpc.MakeID(id)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	b, err := jsonrpc.EncodeMessage(&jsonrpc.Request{ID: rid, Method: method, Params: pb})
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *jsonrpc.Response, 1)
+	s.mu.Lock()
+	if len(s.clientWaiters) >= s.g.maxInFlight {
+		s.mu.Unlock()
+		return nil, errors.New("too many gateway requests to the client in flight")
+	}
+	s.clientWaiters[id] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.clientWaiters, id)
+		s.mu.Unlock()
+	}()
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
+	if err := s.client.Write(ctx, b); err != nil {
+		return nil, fmt.Errorf("write to client: %w", err)
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		if s.ctx.Err() == nil {
+			s.writeClient(s.ctx, cancelledNotification(rid, "the approval is no longer awaited"))
+		}
+		return nil, ctx.Err()
+	case <-s.ctx.Done():
+		return nil, ErrClosed
+	}
+}
