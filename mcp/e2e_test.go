@@ -264,14 +264,7 @@ func TestE2EServerEverything(t *testing.T) {
 			front.CloseClientConnections()
 			front.Close()
 		})
-		script := filepath.Join(prefix, "e2e-client.mjs")
-		src, err := os.ReadFile(filepath.Join("testdata", "e2e", "client.mjs"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(script, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		script := e2eScript(t, prefix, "client.mjs")
 		cctx, ccancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer ccancel()
 		out, err := exec.CommandContext(cctx, "node", script, front.URL+"/mcp", aliceToken).Output()
