@@ -133,9 +133,13 @@ func (k *Kernel) auditArgsJSON(c *call) json.RawMessage {
 	if c.args == nil {
 		return nil
 	}
-	b, err := json.Marshal(redact(c.args))
-	if err != nil {
-		return json.RawMessage(`{"_unencodable":true}`)
+	v := redact(c.args)
+	b, ok := appendJSON(nil, v)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return json.RawMessage(`{"_unencodable":true}`)
+		}
 	}
 	if len(b) > k.auditArgs {
 		sum := sha256.Sum256(b)
@@ -158,9 +162,13 @@ func summarize(v any) (hash, summary string) {
 		data = []byte(x)
 		summary = "string: " + strconv.Itoa(len(x)) + " bytes"
 	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return "", "unencodable result"
+		var buf [512]byte
+		b, ok := appendJSON(buf[:0], v)
+		if !ok {
+			var err error
+			if b, err = json.Marshal(v); err != nil {
+				return "", "unencodable result"
+			}
 		}
 		data = b
 		summary = "json: " + strconv.Itoa(len(b)) + " bytes"

@@ -60,6 +60,9 @@ func decodeBytes(body []byte, v any, allowEmpty bool) error {
 		}
 		return fieldErr("", "request body is empty; want a JSON object")
 	}
+	if fd, ok := v.(fastDecoder); ok && fd.decodeFast(body) {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()

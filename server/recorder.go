@@ -67,7 +67,9 @@ func (t *tap) Append(ctx context.Context, e *audit.Event) error {
 	// Approval steps reach the hub from the broker's Notifier, with the
 	// request's status and deadline.
 	if e.Kind != audit.KindApproval && t.hub.Active() {
-		if b, err := json.Marshal(e); err == nil {
+		// The event's canonical JSON is compact and valid by
+		// construction: json.Marshal would only validate and copy it.
+		if b, err := e.MarshalJSON(); err == nil {
 			t.hub.PublishRaw(eventType(e.Kind), b)
 		}
 	}

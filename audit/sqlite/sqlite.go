@@ -155,7 +155,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// NORMAL: COMMIT does not flush; every write transaction is made
 	// durable by an explicit flush of the WAL afterwards (walSyncer).
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "cache_size(-32000)")
+	// The writer only appends: it touches the right-most pages of the
+	// table and its two indexes, and reads back little (the head, the
+	// tree hashes of a cold start). Pages it wrote are not read again by
+	// it, so a large cache would only fill with them (a 32 MB cache was
+	// most of the daemon's memory under load). 4 MiB.
+	q.Add("_pragma", "cache_size(-4096)")
 	q.Set("_txlock", "immediate")
 	wdsn := u.String() + "?" + q.Encode()
 	rq := url.Values{}

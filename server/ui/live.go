@@ -248,11 +248,24 @@ func (h *Handler) drain(ctx context.Context, events <-chan Event) (dropped bool)
 func (h *Handler) observe(ev Event) {
 	switch ev.Type {
 	case EventDecision:
-		var we wireEvent
-		if json.Unmarshal(ev.Data, &we) != nil {
-			return
+		// This runs for every decision the daemon makes: read the three
+		// fields counted without decoding the event, unless it is in an
+		// unusual form.
+		allowed, rule, pol, ok := decisionFields(ev.Data)
+		if !ok {
+			var we struct {
+				Decision struct {
+					Allowed bool   `json:"allowed"`
+					Rule    string `json:"rule"`
+					Policy  string `json:"policy"`
+				} `json:"decision"`
+			}
+			if json.Unmarshal(ev.Data, &we) != nil {
+				return
+			}
+			allowed, rule, pol = we.Decision.Allowed, we.Decision.Rule, we.Decision.Policy
 		}
-		h.stats.add(h.clock.Now(), we.Decision.Rule, we.Decision.Policy, !we.Decision.Allowed)
+		h.stats.add(h.clock.Now(), rule, pol, !allowed)
 	case EventPolicyReload:
 		var wr wireReload
 		if json.Unmarshal(ev.Data, &wr) != nil || wr.Trigger == nil {
