@@ -66,6 +66,13 @@ func TestE2EInspectorThroughWrap(t *testing.T) {
 		// inspector (wrap ends it when its stdin closes).
 		cmd.WaitDelay = 10 * time.Second
 		err := cmd.Run()
+		if errors.Is(err, exec.ErrWaitDelay) {
+			// The inspector exited (successfully) but a grandchild still
+			// held its output pipes when WaitDelay ran out: on a loaded
+			// machine wrap's stop ladder for the server can take longer.
+			// What the inspector printed has been read.
+			err = nil
+		}
 		code := 0
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

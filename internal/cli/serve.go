@@ -64,6 +64,10 @@ type ServeConfig struct {
 	// (debug.SetMemoryLimit); 0 leaves the runtime's own (GOMEMLIMIT, or
 	// none).
 	MemoryLimit int64
+	// ReleaseStartupMemory, once the daemon serves, returns to the
+	// operating system the memory only start-up used (see
+	// releaseStartupMemory); false leaves it to the runtime and kernel.
+	ReleaseStartupMemory bool
 	// AuditMemoryEvents, when positive, replaces the durable audit log
 	// with an in-memory one holding at most this many events (then every
 	// action is denied). Set only by the hidden --audit-memory-events
@@ -124,14 +128,27 @@ type serveSetting struct {
 	def    string
 	usage  string
 	secret bool
-	set    func(c *ServeConfig, v string) error
-	show   func(c *ServeConfig) string
+	// boolean settings are boolean flags: --name alone means true.
+	boolean bool
+	set     func(c *ServeConfig, v string) error
+	show    func(c *ServeConfig) string
 }
 
 func serveSettings() []serveSetting {
 	str := func(f func(c *ServeConfig) *string) (func(*ServeConfig, string) error, func(*ServeConfig) string) {
 		return func(c *ServeConfig, v string) error { *f(c) = v; return nil },
 			func(c *ServeConfig) string { return *f(c) }
+	}
+	boolean := func(f func(c *ServeConfig) *bool) (func(*ServeConfig, string) error, func(*ServeConfig) string) {
+		return func(c *ServeConfig, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("want true or false, got %q", v)
+				}
+				*f(c) = b
+				return nil
+			},
+			func(c *ServeConfig) string { return strconv.FormatBool(*f(c)) }
 	}
 	dur := func(f func(c *ServeConfig) *time.Duration) (func(*ServeConfig, string) error, func(*ServeConfig) string) {
 		return func(c *ServeConfig, v string) error {
@@ -166,15 +183,9 @@ func serveSettings() []serveSetting {
 	add("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS", false, s, g)
 	s, g = str(func(c *ServeConfig) *string { return &c.TLSKey })
 	add("tls-key", "", "TLS private key file (PEM)", false, s, g)
-	add("insecure-no-auth", "false", "serve without authentication (local experiments only; loopback only)", false,
-		func(c *ServeConfig, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("want true or false, got %q", v)
-			}
-			c.InsecureNoAuth = b
-			return nil
-		}, func(c *ServeConfig) string { return strconv.FormatBool(c.InsecureNoAuth) })
+	b, bg := boolean(func(c *ServeConfig) *bool { return &c.InsecureNoAuth })
+	add("insecure-no-auth", "false", "serve without authentication (local experiments only; loopback only)", false, b, bg)
+	out[len(out)-1].boolean = true
 	add("log-level", "info", "log level: debug, info, warn or error", false, func(c *ServeConfig, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
@@ -219,6 +230,10 @@ func serveSettings() []serveSetting {
 			c.MemoryLimit = n
 			return nil
 		}, func(c *ServeConfig) string { return formatBytes(c.MemoryLimit) })
+	b, bg = boolean(func(c *ServeConfig) *bool { return &c.ReleaseStartupMemory })
+	add("release-startup-memory", "true", "once serving, return to the OS the memory only start-up used: freed heap and, on Linux, "+
+		"the executable's pages faulted in while starting (they fault back in when used); false: leave both to the runtime and kernel", false, b, bg)
+	out[len(out)-1].boolean = true
 	return out
 }
 
@@ -367,8 +382,8 @@ func newServeCmd() *cobra.Command {
 	fl.IntVar(&p.auditMemoryEvents, "audit-memory-events", 0, "measurement only: keep at most this many audit events in memory instead of the durable log")
 	_ = fl.MarkHidden("audit-memory-events")
 	for _, st := range serveSettings() {
-		if st.name == "insecure-no-auth" {
-			fl.Bool(st.name, false, st.usage)
+		if st.boolean {
+			fl.Bool(st.name, st.def == "true", st.usage)
 			continue
 		}
 		fl.String(st.name, st.def, st.usage)
@@ -573,6 +588,9 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 			errc <- hs.Serve(ln)
 		}
 	}()
+	if cfg.ReleaseStartupMemory {
+		releaseStartupMemory(logger)
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -106,6 +106,8 @@ func TestServeExportsSpansOverOTLP(t *testing.T) {
 	flags := map[string]string{
 		"addr": "127.0.0.1:0", "data-dir": dir + "/data", "insecure-no-auth": "true",
 		"otlp-endpoint": strings.TrimPrefix(collector.URL, "http://"), "log-level": "warn",
+		// Paging out this test binary would slow the other tests that run it.
+		"release-startup-memory": "false",
 	}
 	cfg, err := resolveServeConfig("", false, func(string) string { return "" },
 		func(n string) (string, bool) { v, ok := flags[n]; return v, ok })

@@ -53,6 +53,7 @@ func TestServeConfigErrorsNameTheSetting(t *testing.T) {
 		{"debug listener not host:port", "", map[string]string{"AGENTOS_DEBUG_ADDR": "6060"}, "setting debug-addr"},
 		{"memory limit not a size", "memory_limit: lots\n", nil, "setting memory-limit"},
 		{"memory limit too small", "memory_limit: 1MiB\n", nil, "setting memory-limit"},
+		{"release not a boolean", "release_startup_memory: sometimes\n", nil, "setting release-startup-memory"},
 		{"public insecure", "", map[string]string{"AGENTOS_ADDR": "10.0.0.1:80", "AGENTOS_TLS_CERT": "c", "AGENTOS_TLS_KEY": "k", "AGENTOS_INSECURE_NO_AUTH": "true"}, "setting addr"},
 	}
 	for _, tt := range tests {
@@ -96,6 +97,64 @@ func TestServeMemoryLimit(t *testing.T) {
 				t.Errorf("MemoryLimit = %d, want %d", c.MemoryLimit, tt.want)
 			}
 		})
+	}
+}
+
+func TestServeReleaseStartupMemory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "agentos.yaml")
+	if err := os.WriteFile(file, []byte("release_startup_memory: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, config string
+		env, flags   map[string]string
+		want         bool
+	}{
+		{"default", filepath.Join(dir, "none.yaml"), nil, nil, true},
+		{"config file", file, nil, nil, false},
+		{"env over file", file, map[string]string{"AGENTOS_RELEASE_STARTUP_MEMORY": "true"}, nil, true},
+		{"flag over env", file, map[string]string{"AGENTOS_RELEASE_STARTUP_MEMORY": "true"},
+			map[string]string{"release-startup-memory": "false"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := resolveServeConfig(tt.config, false, func(k string) string { return tt.env[k] },
+				func(n string) (string, bool) { v, ok := tt.flags[n]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ReleaseStartupMemory != tt.want {
+				t.Errorf("ReleaseStartupMemory = %v, want %v", c.ReleaseStartupMemory, tt.want)
+			}
+		})
+	}
+}
+
+// TestServeBooleanFlags: boolean settings are boolean flags, so the bare
+// flag means true and =false turns them off.
+func TestServeBooleanFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		name string
+		want string
+	}{
+		{nil, "release-startup-memory", "true"},
+		{[]string{"--release-startup-memory=false"}, "release-startup-memory", "false"},
+		{nil, "insecure-no-auth", "false"},
+		{[]string{"--insecure-no-auth"}, "insecure-no-auth", "true"},
+	}
+	for _, tt := range tests {
+		cmd := newServeCmd()
+		if err := cmd.ParseFlags(tt.args); err != nil {
+			t.Fatalf("ParseFlags(%q): %v", tt.args, err)
+		}
+		if got := cmd.Flags().Lookup(tt.name).Value.String(); got != tt.want {
+			t.Errorf("after %q, --%s = %s, want %s", tt.args, tt.name, got, tt.want)
+		}
 	}
 }
 
