@@ -20,6 +20,10 @@ var secretSeeds = []string{
 	"password\u00a0=\u00a0hunter22",
 	"sk-jzLxD4ZfkRUlrdUT4EDmYqa3é",
 	"API_KEY=\"o4xcjr47\"",
+	`curl -u 'deploy':"Zr8#kQ2vLm" --user "{9c1e4b7a}":"{hT4pW9xLq2}" https://x`,
+	"vault login s.VDctQUy1xvCkgafrfwA94hJ9 (s.x",
+	`curl -H "X-Api-Token: Jd83kLq0Pz" -H 'Token: 9b1f04c2e7d3a865' keyVaultToStoreSecrets: kv-2231908`,
+	"sourcegraph: 6cb9d21f6be6abf0d7c1c1e21862ab8a18a89020 secret: Hc9Q2mVx7Lp..[REDACTED]",
 }
 
 // FuzzCredentialRedactor checks the reference-compatible redactor: no

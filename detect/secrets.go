@@ -109,9 +109,15 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 		}, window: 1100},
 		"glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "gloas-", "glsoat-", "glagent-", "glft-", "glffct-", "glsst-", "GR1348941")
 	// A Slack token cut short before a placeholder ("xoxp-1-2-3-####")
-	// ends in '-'; tokRule rejects it below.
-	tok("slack-token", "slack_token", "Slack token", SeverityCritical,
-		`xox[abposr]-(?:[0-9]-)?[0-9]{5,}-[0-9A-Za-z-]{10,250}|xoxe\.xox[bp]-1-[A-Za-z0-9]{60,}|xoxe-1-[A-Za-z0-9-]{60,}|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+`,
+	// ends in '-' and is rejected. The numeric parts are team and user ids
+	// ("1111111" is a valid id); only the random last part is judged a
+	// placeholder.
+	add(secretRule{id: "slack-token", kind: "slack_token", severity: SeverityCritical, confidence: 0.95,
+		explanation: "Slack token", leadB: true, trailB: true,
+		re: re(`^(?:xox[abposr]-(?:[0-9]-)?[0-9]{5,}-[0-9A-Za-z-]{10,250}|xoxe\.xox[bp]-1-[A-Za-z0-9]{60,}|xoxe-1-[A-Za-z0-9-]{60,}|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+)`),
+		valid: func(t string) bool {
+			return !strings.HasSuffix(t, "-") && notPlaceholderToken(t[strings.LastIndexByte(t, '-')+1:])
+		}},
 		"xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.", "xapp-")
 	tok("slack-webhook", "slack_webhook", "Slack webhook URL", SeverityHigh,
 		`https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}`, "https://hooks.slack.com/", "http://hooks.slack.com/")
@@ -127,10 +133,14 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 			// "sk-ant-" is Anthropic's namespace, judged by its own rule.
 			return notPlaceholderToken(t) && !strings.HasPrefix(t, "sk-ant-") && (strings.Contains(t, "T3BlbkFJ") || len(t) >= 80)
 		}}, "sk-")
+	// Anthropic keys end in "AA"; admin keys are a kind of their own.
+	anthropic := func(t string) bool { return notPlaceholderToken(t) && strings.HasSuffix(t, "AA") }
 	add(secretRule{id: "anthropic-key", kind: "anthropic_api_key", severity: SeverityCritical, confidence: 0.95,
-		explanation: "Anthropic API key", re: re(`^sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{80,}`), leadB: true, trailB: true,
-		// Anthropic keys end in "AA".
-		valid: func(t string) bool { return notPlaceholderToken(t) && strings.HasSuffix(t, "AA") }}, "sk-ant-")
+		explanation: "Anthropic API key", re: re(`^sk-ant-(?:api|sid)[0-9]{2}-[A-Za-z0-9_-]{80,}`), leadB: true, trailB: true,
+		valid: anthropic}, "sk-ant-api", "sk-ant-sid")
+	add(secretRule{id: "anthropic-admin-key", kind: "anthropic_admin_key", severity: SeverityCritical, confidence: 0.95,
+		explanation: "Anthropic admin API key", re: re(`^sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{80,}`), leadB: true, trailB: true,
+		valid: anthropic}, "sk-ant-admin")
 	add(secretRule{id: "google-api-key", kind: "google_api_key", severity: SeverityHigh, confidence: 0.85,
 		explanation: "Google API key", re: re(`^AIza[0-9A-Za-z_-]{35}`), leadB: true, trailB: true,
 		valid: func(t string) bool {
@@ -172,9 +182,11 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 		valid: notPlaceholderToken}, "Q~")
 	add(secretRule{id: "gcp-service-account", kind: "gcp_service_account", severity: SeverityHigh, confidence: 0.8,
 		explanation: "Google Cloud service-account key file", re: re(`^"type"[ \t]*:[ \t]*"service_account"`), back: 0}, `"type"`)
+	// The argument of -u is one shell word, which may join quoted and bare
+	// parts: "user":'pass', kevin:'pass'.
 	add(secretRule{id: "curl-user", kind: "basic_auth", severity: SeverityHigh, confidence: 0.8,
 		explanation: "credentials passed to curl with -u/--user",
-		re:          re(`^(?:-u|--user)[ \t]+(?:"([^"\s]{3,200})"|'([^'\s]{3,200})'|([^\s'"]{3,200}))`), leadB: true, group: -1,
+		re:          re(`^(?:-u|--user)[ \t]+((?:"[^"\s]{0,200}"|'[^'\s]{0,200}'|[^\s'"]{1,200})+)`), leadB: true, group: 1,
 		valid: validUserPass}, "-u ", "--user ")
 	// Vendor formats with a distinctive prefix (as documented by each
 	// vendor or in common secret-scanning rule sets).
@@ -188,10 +200,30 @@ func NewSecrets(opts SecretsOptions) *Secrets {
 	add(secretRule{id: "mailchimp-key", kind: "mailchimp_key", severity: SeverityHigh, confidence: 0.85,
 		explanation: "Mailchimp API key", re: re(`^[0-9a-f]{32}-us[0-9]{1,2}`), back: 32, leadB: true, trailB: true,
 		valid: notPlaceholderToken}, "-us")
-	tok("1password-service-account-token", "onepassword_token", "1Password service account token", SeverityCritical,
-		`ops_eyJ[A-Za-z0-9+/]{250,}={0,3}`, "ops_eyJ")
+	// A service account token is about 800 characters long.
+	add(secretRule{id: "1password-service-account-token", kind: "onepassword_token", severity: SeverityCritical, confidence: 0.95,
+		explanation: "1Password service account token", re: re(`^ops_eyJ[A-Za-z0-9+/]{250,}={0,3}`), leadB: true, trailB: true,
+		valid: notPlaceholderToken, window: 4100}, "ops_eyJ")
+	tok("clojars-token", "clojars_token", "Clojars deploy token", SeverityHigh, `CLOJARS_[a-z0-9]{60}`, "CLOJARS_")
 	tok("vault-token", "vault_token", "HashiCorp Vault token", SeverityCritical,
 		`hvs\.[A-Za-z0-9_-]{90,}|hvb\.[A-Za-z0-9_-]{138,300}`, "hvs.", "hvb.")
+	// Vault service tokens before Vault 1.10: "s." and 24 base62
+	// characters. "s." ends many words, so the anchor includes the
+	// character before it; the token must mix cases and digits, and not
+	// be followed by "(" or "." (a method call or field in code:
+	// s.ReadUint16LengthPrefixed(...)).
+	add(secretRule{id: "vault-legacy-token", kind: "vault_token", severity: SeverityCritical, confidence: 0.8,
+		explanation: "HashiCorp Vault token", re: re(`^[ \t\n"'=:\x60(](s\.[A-Za-z0-9]{24})(?:[^A-Za-z0-9_(.]|\.[^A-Za-z0-9_]|\.?$)`), group: 1,
+		valid: func(t string) bool {
+			return notPlaceholderToken(t) && charClasses(t[2:]) == 3 && shannonEntropy(t[2:]) >= 3.5 && capitalWords(t[2:]) < 3
+		}}, " s.", "\ts.", "\ns.", `"s.`, "'s.", "=s.", ":s.", "`s.", "(s.")
+	// Sourcegraph's older access tokens are 40 hex digits with no prefix:
+	// they are recognised after the product's name.
+	add(secretRule{id: "sourcegraph-legacy-token", kind: "sourcegraph_token", severity: SeverityHigh, confidence: 0.8,
+		explanation: "Sourcegraph access token", leadB: true, trailB: true, group: 1,
+		re:    re(`^(?i:sourcegraph)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=>|:=|=|:)[ \t]*["']?([a-fA-F0-9]{40})`),
+		valid: func(t string) bool { return notPlaceholderToken(t) && isHexToken(t) && shannonEntropy(t) >= 3 }},
+		"lower:sourcegraph")
 	tok("facebook-access-token", "facebook_token", "Facebook (Meta) access token", SeverityHigh,
 		`EAA[MC][A-Za-z0-9]{100,}`, "EAAM", "EAAC")
 	tok("atlassian-api-token", "atlassian_token", "Atlassian API token", SeverityHigh,
@@ -489,9 +521,20 @@ var keyQualifiers = map[string]bool{
 	"license": true, "session": true,
 }
 
+// prepositions end the head of an identifier: in keyVaultToStoreSecrets
+// or urlForToken the named thing comes before the preposition. ("in" is
+// left out: sign_in_token is a token.)
+var prepositions = map[string]bool{"to": true, "for": true, "of": true, "from": true, "with": true, "by": true}
+
 // secretName reports whether an identifier names a secret.
 func secretName(ident string) bool {
 	segs := identSegments(ident)
+	for i, sg := range segs {
+		if prepositions[sg] && i > 0 {
+			segs = segs[:i]
+			break
+		}
+	}
 	if len(segs) == 0 || notSecretSuffix[segs[len(segs)-1]] {
 		return false
 	}
@@ -543,7 +586,10 @@ func identSegments(ident string) []string {
 	return segs
 }
 
-var assignRE = regexp.MustCompile(`^["']?[ \t]*(?:=>|:=|==|!=|=|:|\()[ \t]*(?:(")([^"\n]{1,300})"|(')([^'\n]{1,300})'|()([A-Za-z0-9+/=_.~!@#$%^&*-]{1,300}))`)
+// assignRE matches the operator and value after a secret-named
+// identifier; group 1 is the operator, groups 3, 5 and 7 the value
+// (double-quoted, single-quoted, bare).
+var assignRE = regexp.MustCompile(`^["']?[ \t]*(=>|:=|==|!=|=|:|\()[ \t]*(?:(")([^"\n]{1,300})"|(')([^'\n]{1,300})'|()([A-Za-z0-9+/=_.~!@#$%^&*-]{1,300}))`)
 
 // matchAssignment handles a secret keyword at pos: it finds the identifier
 // around it, the assignment after it, and judges the value.
@@ -569,34 +615,171 @@ func (s *Secrets) matchAssignment(input string, pos int) (int, int, bool) {
 	var va, vb int
 	quoted := false
 	switch {
-	case m[4] >= 0:
-		va, vb, quoted = m[4], m[5], true
-	case m[8] >= 0:
-		va, vb, quoted = m[8], m[9], true
+	case m[6] >= 0:
+		va, vb, quoted = m[6], m[7], true
+	case m[10] >= 0:
+		va, vb, quoted = m[10], m[11], true
 	default:
-		va, vb = m[12], m[13]
+		va, vb = m[14], m[15]
 	}
 	v := rest[va:vb]
-	if !s.plausibleSecretValue(v, quoted) {
+	if !quoted && (rest[m[2]:m[3]] == "(" || strings.HasPrefix(rest[vb:], "(")) {
+		// secret(expr) or secret = f(...): an expression, not a literal.
+		return 0, 0, false
+	}
+	if !quoted && a > 0 && vb < len(rest) && rest[vb] == input[a-1] && (rest[vb] == '"' || rest[vb] == '\'') {
+		// "Name: value" inside one quoted string (an HTTP header passed
+		// to curl -H, a YAML line in a string): the value is delimited.
+		quoted = true
+	}
+	if elided(v, rest[vb:]) || !s.plausibleSecretValue(v, quoted) {
 		return 0, 0, false
 	}
 	return b + va, b + vb, true
 }
 
+// elided reports whether a value is shortened for display ("ops_eyJz...",
+// "abc12..[Redacted]", "sk-…"): what is shown is not the credential.
+func elided(v, after string) bool {
+	return strings.HasSuffix(v, "..") || strings.Contains(v, "...") ||
+		strings.HasPrefix(after, "…") || strings.HasPrefix(after, "[") && placeholderWord(after[:min(len(after), 12)])
+}
+
 // plausibleSecretValue judges the value of a secret-named assignment.
 func (s *Secrets) plausibleSecretValue(v string, quoted bool) bool {
-	if len(v) < 8 || !notTemplated(v) || placeholderWord(v) {
+	if len(v) < 8 || !notTemplated(v) || placeholderWord(v) || hasSequentialRun(v, 8) {
 		return false
 	}
-	if strings.ContainsAny(v, " \t") {
+	if strings.ContainsAny(v, " \t") || namesCredential(v, quoted) || hostOrPath(v) {
 		return false
 	}
 	h := shannonEntropy(v)
-	if quoted {
-		return h >= s.minEntropy && charClasses(v) >= 2
+	minH := s.minEntropy
+	if isHexToken(v) {
+		// Hex has 16 symbols: a random 16-character hex string has an
+		// entropy near 3.3 and often below 3 (detect-secrets' hex limit
+		// is 3.0 against 4.5 for base64).
+		minH -= 0.5
 	}
-	// Unquoted: a bare token, long and random-looking.
-	return len(v) >= 12 && h >= s.minEntropy+0.3 && charClasses(v) >= 2 && !strings.ContainsAny(v, "{}()[]<>")
+	if quoted {
+		return h >= minH && charClasses(v) >= 2
+	}
+	// Unquoted: a bare token, long and random-looking, with a digit (a
+	// bare word of letters is an identifier: password=credentialsId).
+	return len(v) >= 12 && h >= minH+0.3 && charClasses(v) >= 2 && strings.ContainsAny(v, "0123456789") &&
+		!strings.ContainsAny(v, "{}()[]<>")
+}
+
+// namesCredential reports whether v is an identifier that names a
+// credential rather than being one: "basicAuthCredentials",
+// "ADMIN_PASSWORD" (a reference to a variable or a vault entry), or, bare,
+// testRSA2048PrivateKey. A quoted value with digits may be a weak
+// password ("myPassword1"), so only bare values may have digits.
+func namesCredential(v string, quoted bool) bool {
+	if v == "" || !(v[0] >= 'a' && v[0] <= 'z' || v[0] >= 'A' && v[0] <= 'Z' || v[0] == '_') {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= '0' && c <= '9' && !quoted {
+			continue
+		}
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	for _, sg := range identSegments(v) {
+		if secretKeywordSegments[sg] || sg == "key" {
+			return true
+		}
+	}
+	return false
+}
+
+// capitalWords counts the runs of an upper-case letter and three or more
+// lower-case ones: camel-case names have several (ReadUint16Length), a
+// random base62 string seldom more than one.
+func capitalWords(t string) int {
+	n := 0
+	for i := 0; i+3 < len(t); i++ {
+		if t[i] >= 'A' && t[i] <= 'Z' {
+			j := i + 1
+			for j < len(t) && t[j] >= 'a' && t[j] <= 'z' {
+				j++
+			}
+			if j-i-1 >= 3 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// hostOrPath reports whether v is a host name or URL path without a
+// scheme ("api.github.com", "registry.internal/v2/auth"): lower-case
+// dot-separated labels, the last one of letters, then an optional path.
+func hostOrPath(v string) bool {
+	host, _, _ := strings.Cut(v, "/")
+	labels := strings.Split(host, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	tld := labels[len(labels)-1]
+	for i := 0; i < len(tld); i++ {
+		if tld[i] < 'a' || tld[i] > 'z' {
+			return false
+		}
+	}
+	return len(tld) >= 2
+}
+
+// isHexToken reports whether v is at least 16 hex digits with both
+// letters and digits, or a UUID.
+func isHexToken(v string) bool {
+	if len(v) < 16 {
+		return false
+	}
+	var letter, digit bool
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			letter = true
+		case c == '-' && (i == 8 || i == 13 || i == 18 || i == 23) && len(v) == 36:
+		default:
+			return false
+		}
+	}
+	return letter && digit
+}
+
+// hasSequentialRun reports whether s contains n or more consecutive
+// characters each one more than the last ("12345678", "abcdefgh"), which
+// a random value almost never does: such a value is a placeholder.
+func hasSequentialRun(s string, n int) bool {
+	run := 1
+	for i := 1; i < len(s); i++ {
+		if s[i] == s[i-1]+1 && isAlnum(s[i]) {
+			run++
+			if run >= n {
+				return true
+			}
+		} else {
+			run = 1
+		}
+	}
+	return false
 }
 
 // gitlabRandomPart returns the part of a GitLab token after its prefix.
@@ -706,8 +889,18 @@ func validBasic(t string) bool {
 			return false
 		}
 	}
+	// RFC 7617: user-id ":" password, no control characters. A JSON object (the
+	// header of a JWT sent under the wrong scheme) is not a user-id.
 	i := strings.IndexByte(string(b), ':')
-	return i >= 0 && len(b) >= 3
+	if i < 0 || len(b) < 3 || b[0] == '{' || b[0] == '"' {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // validUserPass accepts user:password pairs whose secret part is not a
@@ -719,7 +912,7 @@ func validUserPass(t string) bool {
 	}
 	t = strings.NewReplacer(`"`, "", "'", "").Replace(t)
 	i = strings.IndexByte(t, ':')
-	user, pass := t[:i], t[i+1:]
+	user, pass := unbrace(t[:i]), unbrace(t[i+1:])
 	secret := pass
 	if pass == "" {
 		secret = user
@@ -727,7 +920,26 @@ func validUserPass(t string) bool {
 	if len(secret) < 6 || !notTemplated(secret) || !notTemplated(user+"x") || placeholderWord(secret) {
 		return false
 	}
-	return !strings.ContainsAny(t, "<>{}[]") && !strings.Contains(t, "$(") && charClasses(secret) >= 2
+	return !strings.ContainsAny(user+pass, "<>{}[]") && !strings.Contains(t, "$(") && charClasses(secret) >= 2
+}
+
+// unbrace removes one pair of braces around a value that is not a
+// template name: "{k3Y-9x}" is the value k3Y-9x, while "{password}" and
+// "{{ .Values.pass }}" keep their braces (and are then rejected).
+func unbrace(v string) string {
+	if len(v) < 3 || v[0] != '{' || v[len(v)-1] != '}' {
+		return v
+	}
+	in := v[1 : len(v)-1]
+	for i := 0; i < len(in); i++ {
+		if c := in[i]; c >= '0' && c <= '9' {
+			if !strings.ContainsAny(in, "{}$ ") {
+				return in
+			}
+			break
+		}
+	}
+	return v
 }
 
 func isAlnum(c byte) bool {
