@@ -133,6 +133,33 @@ func (ls *literalSet) each(s string, fn func(lit, start int) bool) {
 	}
 }
 
+// orMask returns the OR of bits[lit] over every literal that occurs in s.
+// It is each without a callback, for the common question "which rules may
+// match": a tight loop of one table step per byte. Case-sensitive literals
+// are still verified.
+func (ls *literalSet) orMask(s string, bits []uint64) uint64 {
+	trans, class := ls.trans, &ls.class
+	var m uint64
+	st := uint32(0)
+	for i := 0; i < len(s); i++ {
+		st = trans[st+uint32(class[s[i]])]
+		if st&outBit == 0 {
+			continue
+		}
+		st &^= outBit
+		for _, li := range ls.out[st/ls.nclass] {
+			if ls.exact[li] {
+				l := ls.lits[li]
+				if s[i+1-len(l):i+1] != l {
+					continue
+				}
+			}
+			m |= bits[li]
+		}
+	}
+	return m
+}
+
 // contains reports whether any literal occurs in s.
 func (ls *literalSet) contains(s string) bool {
 	found := false

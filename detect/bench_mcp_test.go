@@ -36,11 +36,13 @@ func benchScan(b *testing.B, ref bool, registered int) {
 	}
 }
 
-// BenchmarkMCPScanTool scans one ordinary tool definition.
+// BenchmarkMCPScanTool scans one ordinary tool definition, after 1 and
+// after 10,000 other tools were registered: the cost of a scan does not
+// depend on how many tools the scanner has seen.
 func BenchmarkMCPScanTool(b *testing.B) {
-	b.Run("default", func(b *testing.B) { benchScan(b, false, 0) })
-	b.Run("reference", func(b *testing.B) { benchScan(b, true, 0) })
+	b.Run("default/registered=1", func(b *testing.B) { benchScan(b, false, 1) })
 	b.Run("default/registered=10000", func(b *testing.B) { benchScan(b, false, 10000) })
+	b.Run("reference/registered=1", func(b *testing.B) { benchScan(b, true, 1) })
 }
 
 // BenchmarkMCPScanPoisoned scans a definition that fires several rules.

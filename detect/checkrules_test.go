@@ -79,3 +79,45 @@ func TestCheckDangerous(t *testing.T) {
 		t.Error("CheckDangerous over MaxInput = nil error, want one (fail closed)")
 	}
 }
+
+// checkRulesSeeds exercise every check rule, in both cases and spacings.
+var checkRulesSeeds = []string{
+	"DROP TABLE users;\nDELETE FROM users;\r\nDELETE FROM users WHERE 1=1\nTRUNCATE TABLE logs;\n",
+	"rm -rf /tmp/x\nsudo apt install\nchmod 777 /x\n",
+	"import shutil\nshutil.rmtree(p)\nos.remove(f)\npassword = \"hunter2\"\napi_key = \"abcdefghijklmnopqrstuvwxyz\"\n",
+	"eval(x)\nos.system(\"ls \" + d)\nexec(code)\nk = \"AKIAABCDEFGHIJKLMNOP\"\n-----BEGIN RSA PRIVATE KEY-----\n",
+	"t = \"ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ\"\nq = \"SELECT * FROM t WHERE id = '\" + id + \"'\"\nel.innerHTML = x\n",
+	"PWD = 'x'\nApiKey = \"ABCDEFGHIJKLMNOPQRSTUV\"\nos.unlink(p)\nEVAL (x)\n",
+	"passwor\u212a = 'x'\nſudo rm -rf /\n", // letters that fold to ASCII: every line is tried
+	"",
+}
+
+// TestCheckRulesPrefilterExact checks that running each rule only on the
+// lines holding one of its literals changes nothing.
+func TestCheckRulesPrefilterExact(t *testing.T) {
+	t.Parallel()
+	c := NewCheckRules()
+	for _, s := range checkRulesSeeds {
+		for _, in := range []string{s, strings.ToUpper(s), strings.ToLower(s), s + s} {
+			checkRulesPrefilter(t, c, in)
+		}
+	}
+}
+
+func FuzzCheckRulesPrefilter(f *testing.F) {
+	for _, s := range checkRulesSeeds {
+		f.Add(s)
+	}
+	c := NewCheckRules()
+	f.Fuzz(func(t *testing.T, s string) { checkRulesPrefilter(t, c, s) })
+}
+
+func checkRulesPrefilter(t *testing.T, c *CheckRules, in string) {
+	t.Helper()
+	for _, lang := range []string{"python", "shell", "sql", "javascript", "unknown"} {
+		got, want := c.Check(in, lang), c.check(in, lang, nil)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("Check(%q, %s) = %v, without the prefilter %v", in, lang, got, want)
+		}
+	}
+}

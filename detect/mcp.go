@@ -205,7 +205,7 @@ type MCPScanner struct {
 	meter *workMeter // nil except in tests
 
 	mu       sync.RWMutex
-	registry map[string]*Fingerprint // key: server + "\x00" + name
+	registry map[registryKey]*Fingerprint
 	names    *nameIndex
 	seq      uint64
 	audit    []AuditRecord
@@ -249,13 +249,14 @@ func NewMCPScanner(opts MCPOptions) (*MCPScanner, error) {
 		opts:     opts,
 		rules:    sharedMCPRules(),
 		log:      log.With("component", "mcp_scanner"),
-		registry: make(map[string]*Fingerprint),
+		registry: make(map[registryKey]*Fingerprint),
 		names:    newNameIndex(),
 		audit:    make([]AuditRecord, opts.MaxAuditRecords),
 	}, nil
 }
 
-func registryKey(server, name string) string { return server + "\x00" + name }
+// registryKey identifies a registered tool.
+type registryKey struct{ server, name string }
 
 // ParseTool decodes one tool definition ({name, description, inputSchema})
 // with the reference's defaults: a missing name is "unknown", a missing
@@ -375,7 +376,74 @@ type scanState struct {
 	tool    string
 	threats []Threat
 	buf     []byte
-	present uint32 // pyPresent of the folded description
+	desc    ruleText // the description
+	schema  ruleText // the schema's strings, joined with NUL
+}
+
+// ruleText is a text the rules run on, with what one pass over it found:
+// the rules whose literals occur. Its folded copy (foldInto) and its
+// normalised copy (Normalize) are made only when a rule needs them, which
+// on ordinary text is never.
+type ruleText struct {
+	raw string
+	// plain: raw is plainASCII, so both copies are strings.ToLower(raw).
+	plain bool
+	// mask: py bits from the folded copy, ext bits from the normalised one.
+	mask ruleMask
+	// folded and norm are the copies, valid once haveFolded and haveNorm.
+	folded, norm         string
+	haveFolded, haveNorm bool
+}
+
+// newRuleText finds which rules may match text: the reference rules and,
+// with ext, the extended ones. Plain text takes one pass and no copy;
+// other text is folded (and, with ext, normalised) here.
+func newRuleText(r *mcpRules, buf *[]byte, text string, ext bool, meter *workMeter) ruleText {
+	t := ruleText{raw: text, plain: plainASCII(text)}
+	meter.add(2 * len(text))
+	if t.plain {
+		t.mask = r.mask(text)
+		if !ext {
+			t.mask = ruleMask(t.mask.py())
+		}
+		return t
+	}
+	t.folded, t.haveFolded = foldString(buf, text), true
+	meter.add(len(t.folded))
+	t.mask = ruleMask(r.mask(t.folded).py())
+	if ext {
+		t.norm, t.haveNorm = Normalize(text).Text, true
+		meter.add(len(t.norm))
+		t.mask |= ruleMask(r.mask(t.norm).ext()) << 32
+	}
+	return t
+}
+
+// foldedText returns foldInto of the text.
+func (t *ruleText) foldedText() string {
+	if !t.haveFolded {
+		t.folded, t.haveFolded = t.lowered(), true
+	}
+	return t.folded
+}
+
+// normText returns Normalize(text).Text.
+func (t *ruleText) normText() string {
+	if !t.haveNorm {
+		t.norm, t.haveNorm = t.lowered(), true
+	}
+	return t.norm
+}
+
+// lowered is the folded and normalised copy of plain text, made once.
+func (t *ruleText) lowered() string {
+	switch {
+	case t.haveFolded:
+		return t.folded
+	case t.haveNorm:
+		return t.norm
+	}
+	return strings.ToLower(t.raw)
 }
 
 func (st *scanState) add(t Threat) {
@@ -404,9 +472,9 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 		})
 		return st.threats, nil
 	}
-	// Parsing the schema, and folding the description and finding its
-	// literals, each take one pass.
-	s.meter.add(len(t.InputSchema) + 2*len(t.Description))
+	// Parsing the schema takes one pass; finding which rules may match
+	// the description and the schema's strings one more each.
+	s.meter.add(len(t.InputSchema))
 	var schema *jsonNode
 	if len(t.InputSchema) > 0 {
 		n, err := parseJSON(string(t.InputSchema))
@@ -415,12 +483,12 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 		}
 		if n.kind != jsonNull {
 			schema = &n
+			st.schema = newRuleText(s.rules, &st.buf, schemaStrings(schema, len(t.InputSchema)), !s.opts.ReferenceOnly, s.meter)
 		}
 	}
-	folded := foldString(&st.buf, t.Description)
-	st.present = s.rules.pyPresent(folded)
-	s.checkHidden(st, t.Description, folded)
-	if err := s.checkDescriptionInjection(ctx, st, t.Description, folded); err != nil {
+	st.desc = newRuleText(s.rules, &st.buf, t.Description, !s.opts.ReferenceOnly, s.meter)
+	s.checkHidden(st, t.Description)
+	if err := s.checkDescriptionInjection(ctx, st, t.Description); err != nil {
 		return nil, err
 	}
 	if schema != nil {
@@ -429,7 +497,7 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 		}
 	}
 	if !s.opts.ReferenceOnly {
-		s.checkExtended(st, t.Description, schema)
+		s.checkExtended(st, schema)
 	}
 	s.checkCrossServer(st, t.Name)
 	if th, ok := s.rugPull(server, t.Name, t.Description, schema); ok {
@@ -438,21 +506,16 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 	return st.threats, nil
 }
 
-func (s *MCPScanner) checkHidden(st *scanState, desc, folded string) {
+func (s *MCPScanner) checkHidden(st *scanState, desc string) {
 	r := s.rules
-	if pattern, ch, ok := findInvisible(desc, !s.opts.ReferenceOnly); ok {
-		th := Threat{
-			Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "invisible_unicode",
-			Message:        "Invisible unicode characters detected in tool description",
-			MatchedPattern: pattern, Details: ThreatDetails{CharOrd: ch},
-		}
-		if isTagChar(ch) {
-			th.Details.HiddenText = decodeTagText(desc, 200)
-		}
-		st.add(th)
+	// Plain text is ASCII: it has no invisible characters.
+	if !st.desc.plain {
+		s.checkInvisible(st, desc)
 	}
 	for i, re := range r.comments {
-		if i == 0 && !strings.Contains(desc, "<!--") || i > 0 && !strings.Contains(folded, "]:") {
+		// Folding changes only letters, so "]:" occurs in the folded
+		// description exactly when it occurs in the description.
+		if i == 0 && !strings.Contains(desc, "<!--") || i > 0 && !strings.Contains(desc, "]:") {
 			continue
 		}
 		s.meter.add(len(desc))
@@ -484,8 +547,9 @@ func (s *MCPScanner) checkHidden(st *scanState, desc, folded string) {
 			Message: "Instructions hidden after excessive whitespace", MatchedPattern: srcWhitespace,
 		})
 	}
+	present := st.desc.mask.py()
 	for i := range r.instruction {
-		if st.present&(1<<i) != 0 && r.instruction[i].matchLit(folded, s.meter) {
+		if present&(1<<i) != 0 && r.instruction[i].matchLit(st.desc.foldedText(), s.meter) {
 			st.add(Threat{
 				Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "instruction_phrase",
 				Message:        "Instruction-like pattern in tool description: " + r.instruction[i].source,
@@ -495,7 +559,22 @@ func (s *MCPScanner) checkHidden(st *scanState, desc, folded string) {
 	}
 }
 
-func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanState, desc, folded string) error {
+// checkInvisible reports the first invisible character of the description.
+func (s *MCPScanner) checkInvisible(st *scanState, desc string) {
+	if pattern, ch, ok := findInvisible(desc, !s.opts.ReferenceOnly); ok {
+		th := Threat{
+			Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "invisible_unicode",
+			Message:        "Invisible unicode characters detected in tool description",
+			MatchedPattern: pattern, Details: ThreatDetails{CharOrd: ch},
+		}
+		if isTagChar(ch) {
+			th.Details.HiddenText = decodeTagText(desc, 200)
+		}
+		st.add(th)
+	}
+}
+
+func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanState, desc string) error {
 	r := s.rules
 	if s.opts.Injection != nil {
 		fs, err := s.opts.Injection.Scan(ctx, desc)
@@ -511,9 +590,10 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 			})
 		}
 	}
+	present := st.desc.mask.py()
 	ni := len(r.instruction)
 	for i := range r.role {
-		if st.present&(1<<(ni+i)) != 0 && r.role[i].matchLit(folded, s.meter) {
+		if present&(1<<(ni+i)) != 0 && r.role[i].matchLit(st.desc.foldedText(), s.meter) {
 			st.add(Threat{
 				Type: ThreatDescriptionInjection, Severity: SeverityMedium, Rule: "role_override",
 				Message:        "Role override pattern in description: " + r.role[i].source,
@@ -523,7 +603,7 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 	}
 	nr := ni + len(r.role)
 	for i := range r.exfil {
-		if st.present&(1<<(nr+i)) != 0 && r.exfil[i].matchLit(folded, s.meter) {
+		if present&(1<<(nr+i)) != 0 && r.exfil[i].matchLit(st.desc.foldedText(), s.meter) {
 			// The reference rates any mention (a documentation URL, "send
 			// email") critical; outside reference mode a bare mention is
 			// low and the "exfiltrate-to" rule judges intent.
@@ -592,7 +672,7 @@ func (s *MCPScanner) checkSchema(st *scanState, schema *jsonNode) error {
 			}
 		}
 		if d := p.member("default"); d != nil && d.kind == jsonString && utf8.RuneCountInString(d.str) > 10 {
-			if src, ok := s.firstInstruction(st, d.str); ok {
+			if src, ok := s.schemaInstruction(st, d.str); ok {
 				st.add(Threat{
 					Type: ThreatToolPoisoning, Severity: SeverityCritical, Rule: "poisoned_default",
 					Message:        "Instruction in default value for field '" + p.key + "'",
@@ -601,7 +681,7 @@ func (s *MCPScanner) checkSchema(st *scanState, schema *jsonNode) error {
 			}
 		}
 		if d := p.member("description"); d != nil && d.kind == jsonString {
-			if src, ok := s.firstInstruction(st, d.str); ok {
+			if src, ok := s.schemaInstruction(st, d.str); ok {
 				st.add(Threat{
 					Type: ThreatToolPoisoning, Severity: SeverityCritical, Rule: "property_description",
 					Message:        "Hidden instruction in property '" + p.key + "' description",
@@ -709,10 +789,17 @@ func pyContains(required *jsonNode, name string) (bool, error) {
 	return false, fmt.Errorf("%w: required is neither a list nor a string", errSchemaShape)
 }
 
+// firstInstruction returns the first instruction rule that matches text.
 func (s *MCPScanner) firstInstruction(st *scanState, text string) (string, bool) {
 	folded := foldString(&st.buf, text)
 	present := s.rules.pyPresent(folded)
 	s.meter.add(len(text) + len(folded))
+	return s.firstInstructionIn(folded, present)
+}
+
+// firstInstructionIn is firstInstruction on the folded text, given the
+// pyRules whose literal occurs in it.
+func (s *MCPScanner) firstInstructionIn(folded string, present uint32) (string, bool) {
 	for i := range s.rules.instruction {
 		if present&(1<<i) != 0 && s.rules.instruction[i].matchLit(folded, s.meter) {
 			return s.rules.instruction[i].source, true
@@ -721,18 +808,22 @@ func (s *MCPScanner) firstInstruction(st *scanState, text string) (string, bool)
 	return "", false
 }
 
-// checkExtended runs our own rules over the description and over every
-// string in the schema (property names, titles, descriptions, enums,
-// defaults, examples, at any depth), on normalised text. The schema's
-// strings are joined with NUL, which no rule matches across, so each rule
-// runs once per tool. Each rule reports at most once per tool.
-func (s *MCPScanner) checkExtended(st *scanState, desc string, schema *jsonNode) {
-	fired := make([]bool, len(s.rules.extended)+2)
-	s.extendedText(st, fired, desc, "description")
-	if schema == nil {
-		return
+// schemaInstruction is firstInstruction for a string of the schema: every
+// such string is part of the schema's joined strings, so when no
+// instruction literal occurs there none occurs in text.
+func (s *MCPScanner) schemaInstruction(st *scanState, text string) (string, bool) {
+	if st.schema.mask.py()&(1<<len(s.rules.instruction)-1) == 0 {
+		return "", false
 	}
-	var buf []byte
+	return s.firstInstruction(st, text)
+}
+
+// schemaStrings returns every string in the schema (property names,
+// titles, descriptions, enums, defaults, examples, at any depth) joined
+// with NUL, which no rule matches across.
+func schemaStrings(schema *jsonNode, size int) string {
+	var b strings.Builder
+	b.Grow(size) // a decoded string and its NUL are no longer than its JSON text
 	var walk func(n *jsonNode, depth int)
 	walk = func(n *jsonNode, depth int) {
 		if depth > maxJSONDepth {
@@ -740,7 +831,8 @@ func (s *MCPScanner) checkExtended(st *scanState, desc string, schema *jsonNode)
 		}
 		switch n.kind {
 		case jsonString:
-			buf = append(append(buf, n.str...), 0)
+			b.WriteString(n.str)
+			b.WriteByte(0)
 		case jsonArray:
 			for i := range n.kids {
 				walk(&n.kids[i], depth+1)
@@ -749,15 +841,56 @@ func (s *MCPScanner) checkExtended(st *scanState, desc string, schema *jsonNode)
 			for i := range n.kids {
 				k := &n.kids[i]
 				if n.key == "properties" {
-					s.checkPropertyName(st, fired, k.key)
-					buf = append(append(buf, k.key...), 0)
+					b.WriteString(k.key)
+					b.WriteByte(0)
 				}
 				walk(k, depth+1)
 			}
 		}
 	}
 	walk(schema, 0)
-	s.extendedText(st, fired, string(buf), "inputSchema")
+	return b.String()
+}
+
+// eachPropertyName calls fn with the name of every property of every
+// "properties" object in the schema, in the order schemaStrings visits
+// them.
+func eachPropertyName(n *jsonNode, depth int, fn func(string)) {
+	if depth > maxJSONDepth {
+		return
+	}
+	switch n.kind {
+	case jsonArray:
+		for i := range n.kids {
+			eachPropertyName(&n.kids[i], depth+1, fn)
+		}
+	case jsonObject:
+		for i := range n.kids {
+			k := &n.kids[i]
+			if n.key == "properties" {
+				fn(k.key)
+			}
+			eachPropertyName(k, depth+1, fn)
+		}
+	}
+}
+
+// checkExtended runs our own rules over the description and over every
+// string in the schema (schemaStrings), on normalised text, so each rule
+// runs once per tool. Each rule reports at most once per tool.
+func (s *MCPScanner) checkExtended(st *scanState, schema *jsonNode) {
+	var fired [32 + 2]bool // len(s.rules.extended)+2 <= 32: a ruleMask holds one bit per rule
+	s.extendedText(st, fired[:], &st.desc, "description")
+	if schema == nil {
+		return
+	}
+	// A property name is part of the joined strings: when they are plain
+	// and hold no selfName literal, no name can match it.
+	self := uint32(1) << len(s.rules.extended)
+	if !st.schema.plain || st.schema.mask.ext()&self != 0 {
+		eachPropertyName(schema, 0, func(name string) { s.checkPropertyName(st, fired[:], name) })
+	}
+	s.extendedText(st, fired[:], &st.schema, "inputSchema")
 }
 
 // checkPropertyName flags a property whose name asks the model about itself
@@ -780,20 +913,27 @@ func (s *MCPScanner) checkPropertyName(st *scanState, fired []bool, name string)
 	})
 }
 
-func (s *MCPScanner) extendedText(st *scanState, fired []bool, text, where string) {
+func (s *MCPScanner) extendedText(st *scanState, fired []bool, rt *ruleText, where string) {
+	text := rt.raw
 	if text == "" {
 		return
 	}
-	norm := Normalize(text).Text
-	present := s.rules.extPresent(norm)
-	s.meter.add(len(text) + len(norm))
+	// The rules whose literals occur run only around those occurrences.
+	var want uint32
+	for i := range s.rules.extended {
+		if !fired[i] && rt.mask.ext()&(1<<i) != 0 {
+			want |= 1 << i
+		}
+	}
+	var spans [][]litSpan
+	if want != 0 {
+		norm := rt.normText()
+		s.meter.add(len(norm))
+		spans = s.rules.extSpans(norm, want)
+	}
 	for i := range s.rules.extended {
 		r := &s.rules.extended[i]
-		if fired[i] || present&(1<<i) == 0 {
-			continue
-		}
-		s.meter.add(len(norm))
-		if !r.re.MatchString(norm) {
+		if want&(1<<i) == 0 || !r.win.matchAround(rt.normText(), spans[i], s.meter) {
 			continue
 		}
 		fired[i] = true
@@ -807,11 +947,13 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, text, where strin
 	if fired[idx] {
 		return
 	}
-	if src, ok := s.firstInstruction(st, text); ok {
-		fired[idx] = true
-		st.add(Threat{Type: ThreatToolPoisoning, Severity: SeverityCritical, Rule: "schema_instruction",
-			Message: "Hidden instruction in schema (" + where + ")", MatchedPattern: src})
-		return
+	if py := rt.mask.py(); py != 0 {
+		if src, ok := s.firstInstructionIn(rt.foldedText(), py); ok {
+			fired[idx] = true
+			st.add(Threat{Type: ThreatToolPoisoning, Severity: SeverityCritical, Rule: "schema_instruction",
+				Message: "Hidden instruction in schema (" + where + ")", MatchedPattern: src})
+			return
+		}
 	}
 	s.meter.add(3 * len(text)) // the comment and invisible-character checks
 	if strings.Contains(text, "<!--") && s.rules.comments[0].MatchString(text) {
@@ -819,6 +961,9 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, text, where strin
 		st.add(Threat{Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "hidden_comment",
 			Message: "Hidden comment in schema (" + where + ")", MatchedPattern: s.rules.commentSrc[0]})
 		return
+	}
+	if rt.plain {
+		return // ASCII: no invisible characters
 	}
 	if pattern, ch, ok := findInvisible(text, true); ok {
 		fired[idx] = true
@@ -863,7 +1008,7 @@ func (s *MCPScanner) checkCrossServer(st *scanState, name string) {
 // rugPull compares a definition with its registered fingerprint.
 func (s *MCPScanner) rugPull(server, name, desc string, schema *jsonNode) (Threat, bool) {
 	s.mu.RLock()
-	fp, ok := s.registry[registryKey(server, name)]
+	fp, ok := s.registry[registryKey{server, name}]
 	var dh, sh [32]byte
 	var version int
 	if ok {
@@ -927,7 +1072,7 @@ func (s *MCPScanner) RegisterTool(server string, t Tool) (Fingerprint, error) {
 	dh := sha256.Sum256([]byte(t.Description))
 	sh := schemaHash(schema)
 	now := s.opts.Clock()
-	key := registryKey(server, t.Name)
+	key := registryKey{server, t.Name}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if fp, ok := s.registry[key]; ok {
@@ -953,7 +1098,7 @@ func (s *MCPScanner) RegisterTool(server string, t Tool) (Fingerprint, error) {
 func (s *MCPScanner) Fingerprint(server, name string) (Fingerprint, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	fp, ok := s.registry[registryKey(server, name)]
+	fp, ok := s.registry[registryKey{server, name}]
 	if !ok {
 		return Fingerprint{}, false
 	}

@@ -63,7 +63,7 @@ var errJSONSyntax = errors.New("invalid JSON")
 
 // parseJSON parses one JSON value from data (trailing white space only).
 func parseJSON(data string) (jsonNode, error) {
-	p := jsonParser{s: data}
+	p := jsonParser{s: data, stack: make([]jsonNode, 0, 16)}
 	p.skipSpace()
 	n, err := p.value(0)
 	if err != nil {
@@ -79,6 +79,31 @@ func parseJSON(data string) (jsonNode, error) {
 type jsonParser struct {
 	s string
 	i int
+	// stack holds the members read so far of the objects and arrays
+	// being read; a finished container's members move to arena, from
+	// which every kids slice is cut, so a parse allocates a few large
+	// blocks instead of a growing slice per container.
+	stack []jsonNode
+	arena []jsonNode
+}
+
+// kids moves the members read since mark from the stack to the arena and
+// returns them; nil when there are none.
+func (p *jsonParser) kids(mark int) []jsonNode {
+	n := len(p.stack) - mark
+	if n == 0 {
+		return nil
+	}
+	if cap(p.arena)-len(p.arena) < n {
+		p.arena = make([]jsonNode, 0, max(n, 2*cap(p.arena), 16))
+	}
+	a := len(p.arena)
+	p.arena = p.arena[:a+n]
+	k := p.arena[a : a+n : a+n]
+	copy(k, p.stack[mark:])
+	clear(p.stack[mark:]) // let the stack's copies go
+	p.stack = p.stack[:mark]
+	return k
 }
 
 func (p *jsonParser) errorf(msg string) error {
@@ -86,14 +111,11 @@ func (p *jsonParser) errorf(msg string) error {
 }
 
 func (p *jsonParser) skipSpace() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
+	s, i := p.s, p.i
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
 	}
+	p.i = i
 }
 
 func (p *jsonParser) value(depth int) (jsonNode, error) {
@@ -112,6 +134,7 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 			p.i++
 			return n, nil
 		}
+		mark := len(p.stack)
 		for {
 			p.skipSpace()
 			if p.i >= len(p.s) || p.s[p.i] != '"' {
@@ -132,7 +155,7 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 				return jsonNode{}, err
 			}
 			v.key = key
-			n.kids = append(n.kids, v)
+			p.stack = append(p.stack, v)
 			p.skipSpace()
 			if p.i >= len(p.s) {
 				return jsonNode{}, p.errorf("unterminated object")
@@ -143,6 +166,7 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 			}
 			if p.s[p.i] == '}' {
 				p.i++
+				n.kids = p.kids(mark)
 				return n, nil
 			}
 			return jsonNode{}, p.errorf("want ',' or '}'")
@@ -155,13 +179,14 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 			p.i++
 			return n, nil
 		}
+		mark := len(p.stack)
 		for {
 			p.skipSpace()
 			v, err := p.value(depth + 1)
 			if err != nil {
 				return jsonNode{}, err
 			}
-			n.kids = append(n.kids, v)
+			p.stack = append(p.stack, v)
 			p.skipSpace()
 			if p.i >= len(p.s) {
 				return jsonNode{}, p.errorf("unterminated array")
@@ -172,6 +197,7 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 			}
 			if p.s[p.i] == ']' {
 				p.i++
+				n.kids = p.kids(mark)
 				return n, nil
 			}
 			return jsonNode{}, p.errorf("want ',' or ']'")
@@ -231,23 +257,20 @@ func (p *jsonParser) number() (jsonNode, error) {
 // str reads a JSON string starting at the opening quote. Strings without
 // escapes are returned without copying.
 func (p *jsonParser) str() (string, error) {
-	p.i++ // opening quote
-	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
+	s, i := p.s, p.i+1 // after the opening quote
+	start := i
+	for i < len(s) {
+		c := s[i]
 		if c == '"' {
-			s := p.s[start:p.i]
-			p.i++
-			return s, nil
+			p.i = i + 1
+			return s[start:i], nil
 		}
-		if c == '\\' {
-			break
+		if c == '\\' || c < 0x20 {
+			break // an escape, or an error the loop below reports
 		}
-		if c < 0x20 {
-			return "", p.errorf("control character in string")
-		}
-		p.i++
+		i++
 	}
+	p.i = i
 	var b strings.Builder
 	b.WriteString(p.s[start:p.i])
 	for p.i < len(p.s) {

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"cmp"
+	"math/bits"
 	"regexp"
 	"slices"
 	"strings"
@@ -96,59 +98,104 @@ type mcpRules struct {
 	extended []extRule
 	selfName *regexp.Regexp // property names that ask the model about itself
 
-	// pyLits finds the literals of instruction, role and exfil (numbered
-	// in that order) in one pass; extLits those of the extended rules and
-	// of selfName (numbered after them).
-	pyLits  *literalSet
-	pyRule  []uint8 // per literal, its rule number
-	extLits *literalSet
-	extRule []uint8
+	// lits finds the literals of instruction, role and exfil and those of
+	// the extended rules and of selfName in one pass, case-insensitively;
+	// litBits maps each literal to its rule's bit in a ruleMask.
+	lits    *literalSet
+	litBits []uint64
+}
+
+// A ruleMask holds one bit per rule whose literal occurs in a text: bits
+// 0..31 for the pyRules (instruction, then role, then exfil), bits 32 and
+// up for the extended rules and, after them, selfName.
+type ruleMask uint64
+
+// py returns the pyRule bits: bit i for the i-th pyRule.
+func (m ruleMask) py() uint32 { return uint32(m) }
+
+// ext returns the extended-rule bits: bit i for extended[i], bit
+// len(extended) for selfName.
+func (m ruleMask) ext() uint32 { return uint32(m >> 32) }
+
+// mask returns the rules with a literal in text, matched ASCII
+// case-insensitively. On a folded text (foldInto) its py bits are those of
+// the reference rules whose literal occurs; on a normalised text
+// (Normalize) its ext bits are those of the extended rules.
+func (r *mcpRules) mask(text string) ruleMask {
+	return ruleMask(r.lits.orMask(text, r.litBits))
 }
 
 // pyPresent returns the bitmask of the pyRules (instruction, then role,
 // then exfil) whose literal occurs in folded.
-func (r *mcpRules) pyPresent(folded string) uint32 {
-	var m uint32
-	r.pyLits.each(folded, func(lit, _ int) bool {
-		m |= 1 << r.pyRule[lit]
-		return true
-	})
-	return m
-}
+func (r *mcpRules) pyPresent(folded string) uint32 { return r.mask(folded).py() }
 
 // extPresent returns the bitmask of the extended rules (bit i for
 // extended[i]; bit len(extended) for selfName) with a literal in text.
-func (r *mcpRules) extPresent(text string) uint32 {
-	var m uint32
-	r.extLits.each(text, func(lit, _ int) bool {
-		m |= 1 << r.extRule[lit]
+func (r *mcpRules) extPresent(text string) uint32 { return r.mask(text).ext() }
+
+// extSpans returns, per extended rule in want (bit i for extended[i]),
+// the spans of its literals' occurrences in the normalised text norm,
+// sorted by start. The slices are cut from one block.
+func (r *mcpRules) extSpans(norm string, want uint32) [][]litSpan {
+	type hit struct {
+		rule int
+		span litSpan
+	}
+	var hits []hit
+	r.lits.each(norm, func(lit, start int) bool {
+		ext := ruleMask(r.litBits[lit]).ext() & want
+		for ext != 0 {
+			i := bits.TrailingZeros32(ext)
+			ext &^= 1 << i
+			hits = append(hits, hit{i, litSpan{int32(start), int32(start + len(r.lits.lits[lit]))}})
+		}
 		return true
 	})
-	return m
+	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Or(a.rule-b.rule, int(a.span.start-b.span.start)) })
+	out := make([][]litSpan, len(r.extended))
+	flat := make([]litSpan, len(hits))
+	for k, h := range hits {
+		flat[k] = h.span
+	}
+	for k := 0; k < len(hits); {
+		j := k
+		for j < len(hits) && hits[j].rule == hits[k].rule {
+			j++
+		}
+		out[hits[k].rule] = flat[k:j:j]
+		k = j
+	}
+	return out
 }
 
 // selfNameLits are literals one of which every selfName match contains.
 var selfNameLits = [...]string{"llm", "assistant", "prompt", "conversation", "chat", "previous", "model", "agent"}
 
+// buildLiterals compiles the literal set. Every literal is lower-case
+// ASCII (TestMCPRuleLiteralsLowerASCII), so matching it case-insensitively
+// on raw ASCII text finds exactly what matching it on the folded or
+// normalised copy finds.
 func (r *mcpRules) buildLiterals() {
 	var lits []string
 	for i, pr := range slices.Concat(r.instruction, r.role, r.exfil) {
 		lits = append(lits, pr.lit)
-		r.pyRule = append(r.pyRule, uint8(i))
+		r.litBits = append(r.litBits, 1<<i)
 	}
-	r.pyLits = newLiteralSet(lits, make([]bool, len(lits)))
-	lits = nil
 	for i, e := range r.extended {
 		for _, l := range e.lits {
 			lits = append(lits, l)
-			r.extRule = append(r.extRule, uint8(i))
+			r.litBits = append(r.litBits, 1<<(32+i))
 		}
 	}
 	for _, l := range selfNameLits {
 		lits = append(lits, l)
-		r.extRule = append(r.extRule, uint8(len(r.extended)))
+		r.litBits = append(r.litBits, 1<<(32+len(r.extended)))
 	}
-	r.extLits = newLiteralSet(lits, make([]bool, len(lits)))
+	fold := make([]bool, len(lits))
+	for i := range fold {
+		fold[i] = true
+	}
+	r.lits = newLiteralSet(lits, fold)
 }
 
 // Reference pattern sources, reported verbatim as matched_pattern.
@@ -166,6 +213,7 @@ type extRule struct {
 	id       string
 	lits     []string // the rule runs only if one of these occurs
 	re       *regexp.Regexp
+	win      *windowRegexp // re, run only around the occurrences of lits
 	typ      ThreatType
 	severity Severity
 	message  string
@@ -264,27 +312,41 @@ func newMCPRules() *mcpRules {
 		},
 	}
 	defer r.buildLiterals()
+	for i := range r.extended {
+		win, err := newWindowRegexp(r.extended[i].re)
+		if err != nil {
+			panic(err) // the expressions are constants that compiled above
+		}
+		r.extended[i].win = win
+	}
 	r.selfName = regexp.MustCompile(`(?:^|[_\-. ])(?:llm|llms|ai_model|assistant|system_?prompt|sys_?prompt|conversation|chat_?history|previous_?messages|model_?name|model_?id|agent_?name|prompt_?text|initial_?prompt)(?:$|[_\-. ])|^llm$`)
 	return r
 }
 
 // base64Run reports whether s holds a run of at least 40 characters from
 // [A-Za-z0-9+/] (the reference's encoded-payload rule; any such run counts,
-// whatever it decodes to).
+// whatever it decodes to). It looks at the last byte of each 40-byte
+// window first: when that byte is outside the alphabet no run can cover
+// it and the window is skipped whole; otherwise it scans back to the
+// window's last byte outside the alphabet and restarts after it. Each byte
+// is examined at most twice, and on ordinary text about one in five.
 func base64Run(s string) bool {
-	run := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' {
-			run++
-			if run >= 40 {
-				return true
-			}
-			continue
+	const n = 40
+	for i := 0; i+n <= len(s); {
+		j := i + n - 1
+		for j >= i && isBase64Char(s[j]) {
+			j--
 		}
-		run = 0
+		if j < i {
+			return true // s[i:i+n] is a run
+		}
+		i = j + 1
 	}
 	return false
+}
+
+func isBase64Char(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/'
 }
 
 // suspiciousRequired are the substrings the reference looks for in the

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"slices"
 	"unicode"
 	"unicode/utf8"
@@ -33,24 +34,62 @@ type Normalized struct {
 // Plain ASCII input takes a fast path that copies at most once and keeps an
 // identity offset map. Work and memory are linear in len(s).
 func Normalize(s string) Normalized {
-	upper := false
-	for i := 0; i < len(s); i++ {
+	// ASCII fast path, eight bytes at a time (asciiFoldMask); any
+	// non-ASCII byte sends the whole text to the slow path.
+	fold := false
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s[i : i+8])
+		if w&asciiHighs != 0 {
+			return normalizeSlowPath(s)
+		}
+		fold = fold || asciiFoldMask(w) != 0
+	}
+	for ; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			return normalizeSlowPath(s)
 		}
-		if ('A' <= c && c <= 'Z') || c == '\v' || (0x1c <= c && c <= 0x1f) {
-			upper = true
-		}
+		fold = fold || normFoldASCII(c) != c
 	}
-	if !upper {
+	if !fold {
 		return Normalized{Text: s, origLen: len(s)}
 	}
 	b := make([]byte, len(s))
-	for i := 0; i < len(s); i++ {
+	i = 0
+	for ; i+8 <= len(s); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], asciiFold8(load64(s[i:i+8])))
+	}
+	for ; i < len(s); i++ {
 		b[i] = normFoldASCII(s[i])
 	}
 	return Normalized{Text: string(b), origLen: len(s)}
+}
+
+const (
+	asciiOnes  = 0x0101010101010101
+	asciiHighs = 0x8080808080808080
+)
+
+// asciiBetween returns, for a word of ASCII bytes, the high bit of every
+// byte b with lo <= b <= hi. Each byte's sums stay below 256, so no carry
+// crosses into its neighbour and the answer is exact per byte.
+func asciiBetween(w uint64, lo, hi byte) uint64 {
+	return (w + uint64(0x80-lo)*asciiOnes) &^ (w + uint64(0x7f-hi)*asciiOnes) & asciiHighs
+}
+
+// asciiFoldMask returns, for a word of ASCII bytes, the high bit of every
+// byte that normFoldASCII changes: upper-case letters, \v and \x1c-\x1f.
+func asciiFoldMask(w uint64) uint64 {
+	return asciiBetween(w, 'A', 'Z') | asciiBetween(w, '\v', '\v') | asciiBetween(w, 0x1c, 0x1f)
+}
+
+// asciiFold8 applies normFoldASCII to each byte of a word of ASCII bytes.
+func asciiFold8(w uint64) uint64 {
+	upper := asciiBetween(w, 'A', 'Z')
+	space := (asciiBetween(w, '\v', '\v') | asciiBetween(w, 0x1c, 0x1f)) >> 7 // 0x01 per byte
+	w |= upper >> 2                                                           // sets 0x20: lower case
+	return w&^(space*0xff) | space*' '
 }
 
 // Orig maps the span [start, end) of n.Text to the span of the original

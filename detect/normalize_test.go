@@ -153,3 +153,50 @@ func BenchmarkNormalize(b *testing.B) {
 		})
 	}
 }
+
+// normalizeASCIIByteWise is the byte-at-a-time form of Normalize's ASCII
+// fast path, which the word-at-a-time form must equal.
+func normalizeASCIIByteWise(s string) string {
+	b := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		b[i] = normFoldASCII(s[i])
+	}
+	return string(b)
+}
+
+func checkNormalizeASCII(t *testing.T, s string) {
+	t.Helper()
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return
+		}
+	}
+	n := Normalize(s)
+	if want := normalizeASCIIByteWise(s); n.Text != want || n.offs != nil || n.origLen != len(s) {
+		t.Fatalf("Normalize(%q) = %q (offs %v), want %q with the identity map", s, n.Text, n.offs, want)
+	}
+}
+
+// TestNormalizeASCIIWordWise checks the word-at-a-time ASCII fast path
+// against the byte-at-a-time definition on every ASCII byte at every
+// position of a word.
+func TestNormalizeASCIIWordWise(t *testing.T) {
+	t.Parallel()
+	for c := range utf8.RuneSelf {
+		for pos := range 17 {
+			b := []byte("abcdefghIJKLMNOPqrstuvwx")[:pos+1]
+			b[pos] = byte(c)
+			checkNormalizeASCII(t, string(b))
+			checkNormalizeASCII(t, strings.Repeat(string(b), 3))
+		}
+	}
+	for _, s := range []string{"", "A", "@[`{", "AZaz@[\\`{\v\x1b\x1c\x1f\x20\x7f", strings.Repeat("Mixed Case\v\x1cTEXT ", 9)} {
+		checkNormalizeASCII(t, s)
+	}
+}
+
+func FuzzNormalizeASCIIWordWise(f *testing.F) {
+	f.Add("Please Summarise\vThe\x1cReport")
+	f.Add("@[`{AZaz")
+	f.Fuzz(func(t *testing.T, s string) { checkNormalizeASCII(t, s) })
+}

@@ -79,11 +79,12 @@ type responseRules struct {
 	tags        []*regexp.Regexp
 	imperatives []*regexp.Regexp
 	impLits     [][]string // per imperative: lower-case literals, one must occur
-	impSet      *literalSet
-	impOf       []int // per impSet literal, its imperative
-	url         *regexp.Regexp
-	http        *literalSet // "http", where every url match starts
-	urlWords    *regexp.Regexp
+	// impSet holds the imperatives' ASCII literals and "http" (where
+	// every url match starts), found in one pass.
+	impSet   *literalSet
+	impOf    []int // per impSet literal, its imperative; httpLit for "http"
+	url      *regexp.Regexp
+	urlWords *regexp.Regexp
 	// urlLits holds literals one of which every urlWords match contains.
 	urlLits  *literalSet
 	creds    []refPattern
@@ -114,7 +115,6 @@ var sharedResponseRules = sync.OnceValue(func() *responseRules {
 		},
 		impLits:  [][]string{{"ignore", "ıgnore", "İgnore"}, {"forget", "disregard", "override"}, {"execute"}, {"you"}, {"new"}, {"from"}, {"do"}},
 		url:      regexp.MustCompile(`(?i)https?://[^` + pySpace + `<>'"]+`),
-		http:     newLiteralSet([]string{"http"}, []bool{true}),
 		urlWords: regexp.MustCompile(`(?i)(?:^|[^\pL\pN_])(?:api[_-]?key|token|secret|payload|data|dump|upload|exfil|webhook)(?:$|[^\pL\pN_])|webhook\.site|requestbin|pastebin|ngrok|transfer\.sh`),
 		urlLits: newLiteralSet([]string{"api", "token", "secret", "payload", "data", "dump", "upload", "exfil",
 			"webhook", "requestbin", "pastebin", "ngrok", "transfer.sh"}, []bool{true, true, true, true, true, true, true, true, true, true, true, true, true}),
@@ -132,9 +132,15 @@ var sharedResponseRules = sync.OnceValue(func() *responseRules {
 			}
 		}
 	}
+	lits = append(lits, "http")
+	fold = append(fold, true)
+	rr.impOf = append(rr.impOf, httpLit)
 	rr.impSet = newLiteralSet(lits, fold)
 	return rr
 })
+
+// httpLit marks the "http" literal of responseRules.impSet.
+const httpLit = -1
 
 const (
 	descTag        = "Instruction tag detected in tool response."
@@ -165,7 +171,7 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	add := func(c ResponseCategory, desc string, text string, a, b int) {
 		res.Threats = append(res.Threats, ResponseThreat{Category: c, Description: desc, MatchedPattern: text, Start: a, End: b})
 	}
-	if strings.ContainsAny(text, "<[") {
+	if strings.IndexByte(text, '<') >= 0 || strings.IndexByte(text, '[') >= 0 {
 		for _, re := range r.tags {
 			s.meter.add(len(text))
 			for _, loc := range re.FindAllStringIndex(text, -1) {
@@ -175,10 +181,15 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	}
 	// Which imperatives may match: one of their literals occurs (ASCII
 	// case-insensitively, or after Unicode lower-casing when the text has
-	// letters that fold to ASCII).
+	// letters that fold to ASCII). The same pass finds where "http"
+	// occurs, for the URL rule.
 	var may uint64
+	var httpBuf [16]int
+	httpAt := httpBuf[:0]
 	s.meter.add(len(text))
-	if hasFoldSensitive(text) {
+	scheme := strings.Contains(text, "://")
+	foldSensitive := hasFoldSensitive(text)
+	if foldSensitive {
 		lower := strings.ToLower(text)
 		for k := range r.imperatives {
 			if containsAny(lower, r.impLits[k]) {
@@ -186,8 +197,13 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 			}
 		}
 	} else {
-		r.impSet.each(text, func(lit, _ int) bool {
-			may |= 1 << r.impOf[lit]
+		r.impSet.each(text, func(lit, start int) bool {
+			switch k := r.impOf[lit]; {
+			case k != httpLit:
+				may |= 1 << k
+			case scheme:
+				httpAt = append(httpAt, start)
+			}
 			return true
 		})
 	}
@@ -226,9 +242,9 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 			from = b
 		}
 	}
-	if strings.Contains(text, "://") {
+	if scheme {
 		s.meter.add(len(text))
-		for _, loc := range r.urls(text) {
+		for _, loc := range r.urls(text, foldSensitive, httpAt) {
 			u := text[loc[0]:loc[1]]
 			s.meter.add(2 * len(u))
 			if (hasFoldSensitive(u) || r.urlLits.contains(u)) && r.urlWords.MatchString(u) {
@@ -241,23 +257,24 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 }
 
 // urls returns the spans of r.url's matches in text, as FindAllStringIndex
-// does, trying the anchored pattern only where "http" occurs.
-func (r *responseRules) urls(text string) [][]int {
-	if hasFoldSensitive(text) {
+// does, trying the anchored pattern only at httpAt, the sorted offsets of
+// "http" (in any case) in text. Text with letters that Unicode case
+// folding maps to ASCII (foldSensitive) takes the regular expression.
+func (r *responseRules) urls(text string, foldSensitive bool, httpAt []int) [][]int {
+	if foldSensitive {
 		return r.url.FindAllStringIndex(text, -1)
 	}
 	var out [][]int
 	end := 0
-	r.http.each(text, func(_, p int) bool {
+	for _, p := range httpAt {
 		if p < end {
-			return true
+			continue
 		}
 		if e := urlEnd(text, p); e > 0 {
 			out = append(out, []int{p, e})
 			end = e
 		}
-		return true
-	})
+	}
 	return out
 }
 
@@ -274,8 +291,15 @@ func urlEnd(text string, p int) int {
 	i += 3
 	start := i
 	for i < len(text) {
+		if c := text[i]; c < utf8.RuneSelf {
+			if c < 64 && urlStopASCII>>c&1 != 0 {
+				break
+			}
+			i++
+			continue
+		}
 		c, n := utf8.DecodeRuneInString(text[i:])
-		if c == '<' || c == '>' || c == '\'' || c == '"' || isPySpace(c) {
+		if isPySpace(c) {
 			break
 		}
 		i += n
@@ -285,6 +309,11 @@ func urlEnd(text string, p int) int {
 	}
 	return i
 }
+
+// urlStopASCII has bit c set for each ASCII byte c that ends a URL: the
+// ASCII characters of pySpace and <, >, ' and " (all below 64).
+const urlStopASCII = 1<<'\t' | 1<<'\n' | 1<<'\v' | 1<<'\f' | 1<<'\r' | 0xf<<0x1c | 1<<' ' |
+	1<<'<' | 1<<'>' | 1<<'\'' | 1<<'"'
 
 // isPySpace reports whether c is in pySpace.
 func isPySpace(c rune) bool {

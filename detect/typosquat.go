@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math/rand/v2"
 	"strings"
 	"unicode/utf8"
 )
@@ -15,7 +16,12 @@ import (
 //     is cut into three segments; a name within Levenshtein distance 2 of
 //     it must contain one of them unchanged at a predictable position, so
 //     a lookup probes at most 7 substrings for each of the 5 lengths
-//     L-2..L+2 and verifies only the names found;
+//     L-2..L+2 and verifies only the names found. Segments are keyed by a
+//     64-bit polynomial hash of the text with a random base, mixed with
+//     the length and part: a lookup hashes every prefix of the name once
+//     and gets each probe's hash in constant time. A collision only adds
+//     a name to verify, and verification decides. A bitset of the keys in
+//     use answers most probes without a map access;
 //   - bases: name with version affixes removed ("search_v2" → "search")
 //     → entries (shadowing).
 
@@ -27,28 +33,79 @@ type nameEntry struct {
 	folded string // lower case
 }
 
-// segKey identifies one segment of the registered names of one length.
-type segKey struct {
-	length uint16
-	part   uint8
-	text   string
-}
-
 // nameIndex indexes registered tool names. It is not safe for concurrent
 // use; MCPScanner guards it.
 type nameIndex struct {
 	entries []nameEntry
 	exact   map[string][]int32
-	segs    map[segKey][]int32
+	segs    map[uint64][]int32 // key: segKey
 	bases   map[string][]int32
+	// pow[k] is base^k (mod 2^64) for the polynomial hash; base is odd
+	// and random per index.
+	pow [maxIndexedName + 1]uint64
+	// keys is a bitset over the segs keys (bit key&(len(keys)*64-1)),
+	// kept at least 8 bits per key so that 7 in 8 absent keys miss.
+	keys []uint64
+}
+
+// segKey returns the key of a segment whose text has polynomial hash h
+// (see prefixHashes): part of the names of the given length.
+func segKey(h uint64, length, part int) uint64 {
+	h ^= uint64(length<<2|part) * 0x9e3779b97f4a7c15
+	return h ^ h>>29
+}
+
+// prefixHashes sets h[i] to the polynomial hash of s[:i] for i up to
+// len(s) (h must be longer than s); s[i:j] then hashes to
+// h[j] - h[i]*pow[j-i].
+func (x *nameIndex) prefixHashes(h []uint64, s string) {
+	base := x.pow[1]
+	h[0] = 0
+	for i := 0; i < len(s); i++ {
+		h[i+1] = h[i]*base + uint64(s[i])
+	}
+}
+
+// subHash returns the hash of s[i:j] from the prefix hashes of s.
+func (x *nameIndex) subHash(h []uint64, i, j int) uint64 {
+	return h[j] - h[i]*x.pow[j-i]
+}
+
+// mayHave reports whether key may be in segs (false: it is not).
+func (x *nameIndex) mayHave(key uint64) bool {
+	b := key & uint64(len(x.keys)*64-1)
+	return x.keys[b/64]&(1<<(b%64)) != 0
+}
+
+// addKey records key in the bitset, doubling it (and re-adding every key)
+// when it gets too full.
+func (x *nameIndex) addKey(key uint64) {
+	if len(x.segs)*8 > len(x.keys)*64 {
+		x.keys = make([]uint64, 2*len(x.keys))
+		for k := range x.segs {
+			x.setKey(k)
+		}
+	}
+	x.setKey(key)
+}
+
+func (x *nameIndex) setKey(key uint64) {
+	b := key & uint64(len(x.keys)*64-1)
+	x.keys[b/64] |= 1 << (b % 64)
 }
 
 func newNameIndex() *nameIndex {
-	return &nameIndex{
+	x := &nameIndex{
 		exact: make(map[string][]int32),
-		segs:  make(map[segKey][]int32),
+		segs:  make(map[uint64][]int32),
 		bases: make(map[string][]int32),
+		keys:  make([]uint64, 64),
 	}
+	x.pow[0], x.pow[1] = 1, rand.Uint64()|1
+	for i := 2; i < len(x.pow); i++ {
+		x.pow[i] = x.pow[i-1] * x.pow[1]
+	}
+	return x
 }
 
 // Typosquat limits, as in the reference: names differ by 1 or 2 edits,
@@ -94,11 +151,13 @@ func (x *nameIndex) add(e nameEntry) {
 	if n < typoMinLen-typoMaxDistance || n > maxIndexedName {
 		return
 	}
+	var h [maxIndexedName + 1]uint64
+	x.prefixHashes(h[:], e.folded)
 	a, b := segments(n)
-	parts := [3]string{e.folded[:a], e.folded[a:b], e.folded[b:]}
-	for p, s := range parts {
-		k := segKey{length: uint16(n), part: uint8(p), text: s}
+	for p, span := range [3][2]int{{0, a}, {a, b}, {b, n}} {
+		k := segKey(x.subHash(h[:], span[0], span[1]), n, p)
 		x.segs[k] = append(x.segs[k], id)
+		x.addKey(k)
 	}
 }
 
@@ -121,6 +180,9 @@ const (
 // its version-affixed twin (only when shadow is set), ordered by
 // registration. seen is scratch space reused between calls.
 func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool) []crossMatch {
+	if len(x.entries) == 0 {
+		return dst
+	}
 	start := len(dst)
 	add := func(id int32, kind crossKind) {
 		e := &x.entries[id]
@@ -137,11 +199,22 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 		}
 		dst = append(dst, crossMatch{entry: e, kind: kind})
 	}
+	var h [maxIndexedName + typoMaxDistance + 1]uint64
+	// probe verifies the names of the given length whose segment part is
+	// folded[i:j].
+	probe := func(n, part, i, j int) {
+		if k := segKey(x.subHash(h[:], i, j), n, part); x.mayHave(k) {
+			for _, id := range x.segs[k] {
+				x.verify(id, folded, add)
+			}
+		}
+	}
 	for _, id := range x.exact[folded] {
 		add(id, crossImpersonation)
 	}
 	m := len(folded)
 	if m <= maxIndexedName+typoMaxDistance {
+		x.prefixHashes(h[:], folded)
 		for n := m - typoMaxDistance; n <= m+typoMaxDistance; n++ {
 			if n < 1 || n > maxIndexedName || min(n, m) < typoMinLen {
 				continue
@@ -149,9 +222,7 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 			a, b := segments(n)
 			// First segment: no edit before it, so it starts at 0.
 			if a <= m {
-				for _, id := range x.segs[segKey{uint16(n), 0, folded[:a]}] {
-					x.verify(id, folded, add)
-				}
+				probe(n, 0, 0, a)
 			}
 			// Middle segment: shifted by at most two edits.
 			for d := -typoMaxDistance; d <= typoMaxDistance; d++ {
@@ -159,15 +230,11 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 				if s < 0 || s+(b-a) > m {
 					continue
 				}
-				for _, id := range x.segs[segKey{uint16(n), 1, folded[s : s+b-a]}] {
-					x.verify(id, folded, add)
-				}
+				probe(n, 1, s, s+b-a)
 			}
 			// Last segment: no edit after it, so it ends at m.
 			if l := n - b; l <= m {
-				for _, id := range x.segs[segKey{uint16(n), 2, folded[m-l:]}] {
-					x.verify(id, folded, add)
-				}
+				probe(n, 2, m-l, m)
 			}
 		}
 	}

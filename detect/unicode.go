@@ -165,3 +165,40 @@ func foldInto(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// plainASCII reports whether s is ASCII and free of \v and the information
+// separators \x1c-\x1f: text on which foldInto, Normalize and
+// strings.ToLower agree (each only lower-cases the ASCII letters). It
+// tests eight bytes at a time.
+func plainASCII(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// hasZero reports whether a byte of v is zero.
+	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s[i : i+8])
+		if w&highs != 0 || hasZero(w^0x0b*ones) || hasZero(w&(0xfc*ones)^0x1c*ones) {
+			return false
+		}
+	}
+	return isASCIIString(s[i:]) && plainControls(s[i:])
+}
+
+// plainControls reports whether ASCII text s has no \v and no byte in
+// \x1c-\x1f.
+func plainControls(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\v' || 0x1c <= c && c <= 0x1f {
+			return false
+		}
+	}
+	return true
+}
+
+// load64 returns the first eight bytes of s as a little-endian word (the
+// compiler turns it into one load).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}

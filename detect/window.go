@@ -133,6 +133,47 @@ func (w *windowRegexp) find(s string, pos []int32, n int, meter *workMeter) (int
 	return 0, 0, false
 }
 
+// litSpan is the span [start, end) of one literal occurrence.
+type litSpan struct{ start, end int32 }
+
+// matchAround reports whether the expression matches anywhere in s, given
+// the spans, sorted by start, of every occurrence of the literals one of
+// which each match contains. It tries the window around each occurrence as
+// find does, so the answer is that of re.MatchString(s) (see
+// TestMCPExtendedWindowsExact). meter, if not nil, counts the bytes
+// examined.
+func (w *windowRegexp) matchAround(s string, spans []litSpan, meter *workMeter) bool {
+	done := 0 // windows end before here
+	for _, sp := range spans {
+		a, b := int(sp.start), int(sp.end)
+		if a < done {
+			continue // inside a window already tried
+		}
+		p := a
+		for a > done && w.alpha[s[a-1]] {
+			a--
+		}
+		for b < len(s) && w.alpha[s[b]] {
+			b++
+		}
+		ca, cb := a, b
+		if ca > 0 {
+			_, k := utf8.DecodeLastRuneInString(s[:ca])
+			ca -= k
+		}
+		if cb < len(s) {
+			_, k := utf8.DecodeRuneInString(s[cb:])
+			cb += k
+		}
+		meter.add((b - p) + (p - a) + (cb - ca))
+		if w.re.MatchString(s[ca:cb]) {
+			return true
+		}
+		done = b
+	}
+	return false
+}
+
 // literalPositions finds every occurrence of a set of literals in one pass
 // and groups the start positions by literal.
 type literalPositions struct {
