@@ -31,6 +31,20 @@ const (
 	SensitivityPermissive Sensitivity = "permissive"
 )
 
+// Channel says where a text comes from, which changes what counts as an
+// injection. In the user's own prompt, requests and instructions to the
+// assistant are normal; in data the agent reads (tool results, retrieved
+// documents, e-mails, web pages, MCP responses, memory writes) any
+// instruction or request addressed to the assistant is suspicious, because
+// whoever wrote the data is not the user.
+type Channel string
+
+// Channels. The empty Channel means [ChannelPrompt].
+const (
+	ChannelPrompt Channel = "prompt"
+	ChannelData   Channel = "data"
+)
+
 // Defaults for [InjectionOptions].
 const (
 	// DefaultInjectionChunk is the size of the pieces a long input is
@@ -62,14 +76,19 @@ type InjectionOptions struct {
 	// input (case-insensitively) is a critical canary_leak. They are added
 	// to the canaries passed to each call. nil: none.
 	Canaries []string
+	// Channel is the channel [Injection.Check] and [Injection.Scan] assume:
+	// "" or ChannelPrompt for a user's prompt, ChannelData for untrusted
+	// data. [Injection.CheckChannel] chooses per call.
+	Channel Channel
 	// Model scores inputs the rules miss. nil: the model embedded in the
 	// package ([EmbeddedInjectionModel]).
 	Model *Model
 	// DisableModel turns the model off: the verdict is the rules' alone.
 	DisableModel bool
 	// ModelThreshold is the probability at or above which the model calls
-	// an input an injection. 0: the model's own threshold for the
-	// sensitivity (strict uses a lower one, permissive a higher one).
+	// an input an injection, in either channel. 0: the model's own
+	// threshold for the channel and sensitivity (strict uses a lower one,
+	// permissive a higher one).
 	ModelThreshold float64
 	// ChunkBytes bounds the memory of one call: longer inputs are scanned
 	// in chunks of this size that overlap by 1 KiB, so every byte is still
@@ -100,8 +119,9 @@ type Injection struct {
 	literals    *literalPositions
 	meter       *workMeter // nil except in tests
 	scratch     sync.Pool  // *posScratch
+	channel     Channel
 	model       *Model
-	modelThresh float64
+	modelThresh [2]float64 // per channel index (prompt, data)
 	chunk       int
 	log         *slog.Logger
 }
@@ -111,7 +131,15 @@ var _ Detector = (*Injection)(nil)
 // NewInjection validates opts and compiles the detector. A bad list entry
 // or custom pattern is an [*InjectionConfigError].
 func NewInjection(opts InjectionOptions) (*Injection, error) {
-	d := &Injection{sensitivity: opts.Sensitivity, log: opts.Logger}
+	d := &Injection{sensitivity: opts.Sensitivity, log: opts.Logger, channel: opts.Channel}
+	switch opts.Channel {
+	case "":
+		d.channel = ChannelPrompt
+	case ChannelPrompt, ChannelData:
+	default:
+		return nil, &InjectionConfigError{Field: "Channel", Index: -1,
+			Reason: fmt.Sprintf("channel %q is neither %q nor %q", opts.Channel, ChannelPrompt, ChannelData)}
+	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -153,13 +181,15 @@ func NewInjection(opts InjectionOptions) (*Injection, error) {
 				return nil, err
 			}
 		}
-		d.modelThresh = opts.ModelThreshold
-		if d.modelThresh == 0 {
-			d.modelThresh = d.model.Threshold(opts.Sensitivity)
-		}
-		if d.modelThresh < 0 || d.modelThresh > 1 || math.IsNaN(d.modelThresh) {
+		if t := opts.ModelThreshold; t < 0 || t > 1 || math.IsNaN(t) {
 			return nil, &InjectionConfigError{Field: "ModelThreshold", Index: -1,
 				Reason: fmt.Sprintf("model threshold %v is outside [0, 1]", opts.ModelThreshold)}
+		}
+		for i, ch := range [2]Channel{ChannelPrompt, ChannelData} {
+			d.modelThresh[i] = opts.ModelThreshold
+			if d.modelThresh[i] == 0 {
+				d.modelThresh[i] = d.model.ChannelThreshold(ch, opts.Sensitivity)
+			}
 		}
 	}
 	d.chunk = opts.ChunkBytes
@@ -485,22 +515,59 @@ type InjectionVerdict struct {
 	// normalised text (so it also sees look-alike letters and invisible
 	// characters the reference misses).
 	Rules InjectionResult
-	// ModelScore is the model's probability that the input is an injection
-	// (the highest over the windows of a long input); 0 if the model is off.
+	// Channel is the channel the input was judged in.
+	Channel Channel
+	// ModelScore is the probability, by the model's head for Channel, that
+	// the input is an injection (the highest over the windows of a long
+	// input); 0 if the model is off.
 	ModelScore float64
+	// PromptHeadScore is, in the data channel of a two-head model, the
+	// prompt head's score as well (what is an injection in a prompt is one
+	// in data too, so either head can fire); 0 otherwise.
+	PromptHeadScore float64
 	// Findings are the surviving rule findings and, if it fired, the
 	// model's, with spans in the original input.
 	Findings []Finding
 }
 
-// Check returns our verdict on input, with canaries added to the configured
-// ones. The only error is ctx's: callers fail closed on it.
+// Check returns our verdict on input in the detector's channel
+// (InjectionOptions.Channel), with canaries added to the configured ones.
+// The only error is ctx's: callers fail closed on it.
 func (d *Injection) Check(ctx context.Context, input string, canaries []string) (InjectionVerdict, error) {
-	var v InjectionVerdict
+	return d.CheckChannel(ctx, input, canaries, d.channel)
+}
+
+// CheckChannel is [Injection.Check] in channel ch: ChannelData for
+// untrusted data the agent reads, ChannelPrompt (or "") for the user's own
+// prompt. Any other value is treated as ChannelData, the stricter one
+// (fail closed). The rules are the same in both channels. The prompt
+// channel runs the model's prompt head; the data channel runs its data head
+// and, with a two-head model, the prompt head too (an injection in a prompt
+// is one in data as well): either firing makes an injection, and the
+// model finding's Rule says which ("model:data" or "model").
+func (d *Injection) CheckChannel(ctx context.Context, input string, canaries []string, ch Channel) (InjectionVerdict, error) {
+	if ch == "" {
+		ch = ChannelPrompt
+	}
+	if ch != ChannelPrompt {
+		ch = ChannelData
+	}
+	ci := 0
+	if ch == ChannelData {
+		ci = 1
+	}
+	v := InjectionVerdict{Channel: ch}
 	v.Rules.MatchedPatterns = []string{}
 	var all []ruleHit
 	allowed := false
-	modelSpan := [2]int{-1, -1}
+	// Scores and best spans per head run: [0] the prompt head, [1] the
+	// data head. The data channel runs both (with a two-head model).
+	var score [2]float64
+	span := [2][2]int{{-1, -1}, {-1, -1}}
+	runHead := [2]bool{ch == ChannelPrompt, ch == ChannelData}
+	if ch == ChannelData && d.model != nil && d.model.Heads() > 1 {
+		runHead[0] = true
+	}
 	for off := 0; ; {
 		if err := ctx.Err(); err != nil {
 			return InjectionVerdict{}, fmt.Errorf("injection scan: %w", err)
@@ -526,14 +593,17 @@ func (d *Injection) Check(ctx context.Context, input string, canaries []string) 
 				all = append(all, h)
 			}
 		}
-		if d.model != nil {
-			p, ws, we := d.model.scoreNormalized(n.Text)
-			if p > v.ModelScore {
-				v.ModelScore = p
-				modelSpan = [2]int{-1, -1}
+		for hi, hc := range [2]Channel{ChannelPrompt, ChannelData} {
+			if d.model == nil || !runHead[hi] {
+				continue
+			}
+			p, ws, we := d.model.scoreNormalized(hc, n.Text)
+			if p > score[hi] {
+				score[hi] = p
+				span[hi] = [2]int{-1, -1}
 				if ws >= 0 {
 					ws, we = n.Orig(ws, we)
-					modelSpan = [2]int{ws + off, we + off}
+					span[hi] = [2]int{ws + off, we + off}
 				}
 			}
 		}
@@ -543,10 +613,24 @@ func (d *Injection) Check(ctx context.Context, input string, canaries []string) 
 		off = injRuneStart(input, end-injectionOverlap)
 	}
 	if allowed {
-		return InjectionVerdict{Rules: InjectionResult{Explanation: "Input matched allowlist entry", MatchedPatterns: []string{}}}, nil
+		return InjectionVerdict{Channel: ch, Rules: InjectionResult{Explanation: "Input matched allowlist entry", MatchedPatterns: []string{}}}, nil
 	}
 	v.Rules = d.summarize(all)
-	modelFired := d.model != nil && v.ModelScore >= d.modelThresh
+	v.ModelScore = score[ci]
+	if ci == 1 && runHead[0] {
+		v.PromptHeadScore = score[0]
+	}
+	// The head that fired: the channel's own, else (data channel) the
+	// prompt head; -1 for none.
+	fired := -1
+	switch {
+	case d.model == nil:
+	case runHead[ci] && score[ci] >= d.modelThresh[ci]:
+		fired = ci
+	case ci == 1 && runHead[0] && score[0] >= d.modelThresh[0]:
+		fired = 0
+	}
+	modelFired := fired >= 0
 	// Markdown structure (a line of ---, ### or ```) is one of the
 	// reference's delimiter signals but is everywhere in ordinary documents
 	// and code: except at strict it does not make an injection on its own.
@@ -580,19 +664,27 @@ func (d *Injection) Check(ctx context.Context, input string, canaries []string) 
 		})
 	}
 	if modelFired {
+		p := score[fired]
 		sev := SeverityHigh
-		if v.ModelScore < (1+d.modelThresh)/2 {
+		if p < (1+d.modelThresh[fired])/2 {
 			sev = SeverityMedium
 		}
 		src := "model"
 		if ruleFired {
 			src = "rule+model"
 		}
+		rule, what := "model", "this prompt"
+		if fired == 1 {
+			rule = "model:data"
+		}
+		if ch == ChannelData {
+			what = "this untrusted data"
+		}
 		v.Findings = append(v.Findings, Finding{
-			Detector: "injection", Rule: "model", Kind: "prompt_injection", Severity: sev,
-			Confidence: math.Round(v.ModelScore*1000) / 1000, Start: modelSpan[0], End: modelSpan[1], Source: src,
-			Explanation: "Prompt injection: the statistical model scores this text " +
-				strconv.FormatFloat(v.ModelScore*100, 'f', 0, 64) + "% likely to be an instruction planted for the agent.",
+			Detector: "injection", Rule: rule, Kind: "prompt_injection", Severity: sev,
+			Confidence: math.Round(p*1000) / 1000, Start: span[fired][0], End: span[fired][1], Source: src,
+			Explanation: "Prompt injection: the statistical model scores " + what + " " +
+				strconv.FormatFloat(p*100, 'f', 0, 64) + "% likely to carry an instruction planted for the agent.",
 		})
 	}
 	slices.SortStableFunc(v.Findings, func(a, b Finding) int {

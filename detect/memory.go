@@ -20,6 +20,13 @@ type MemoryGuardOptions struct {
 	Injection *Injection
 	// DisableInjection turns the extra injection screening off.
 	DisableInjection bool
+	// InjectionChannel is the channel writes are judged in: "" or
+	// ChannelPrompt (the default) judges them as the user's own words;
+	// ChannelData as untrusted data, in which any request addressed to the
+	// assistant is an injection. A memory written from tool output or
+	// retrieved documents is data; the data channel also flags more
+	// ordinary text (see docs/detection.md), so it is opt-in.
+	InjectionChannel Channel
 	// SpecialCharRatio is the fraction of characters that are neither
 	// letters, digits nor white space above which a write gets a medium
 	// alert. 0: 0.30, as in the reference.
@@ -35,6 +42,7 @@ type MemoryGuardOptions struct {
 // scripts (medium: allowed, with an alert). It is safe for concurrent use.
 type MemoryGuard struct {
 	inj      *Injection
+	channel  Channel
 	patterns []memoryPattern
 	ratio    float64
 	log      *slog.Logger
@@ -66,7 +74,14 @@ var memoryPatternSpecs = [...]struct{ kind, source, expr string }{
 
 // NewMemoryGuard builds a guard.
 func NewMemoryGuard(opts MemoryGuardOptions) (*MemoryGuard, error) {
-	g := &MemoryGuard{inj: opts.Injection, ratio: opts.SpecialCharRatio, log: opts.Logger}
+	g := &MemoryGuard{inj: opts.Injection, ratio: opts.SpecialCharRatio, log: opts.Logger, channel: opts.InjectionChannel}
+	switch g.channel {
+	case "":
+		g.channel = ChannelPrompt
+	case ChannelPrompt, ChannelData:
+	default:
+		return nil, fmt.Errorf("memory guard options: InjectionChannel %q is neither %q nor %q", opts.InjectionChannel, ChannelPrompt, ChannelData)
+	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -134,7 +149,7 @@ func (g *MemoryGuard) ValidateWrite(ctx context.Context, content, source string)
 			Explanation: "Possible " + what + " (pattern " + p.source + ") from source " + source})
 	}
 	if g.inj != nil {
-		v, err := g.inj.Check(ctx, content, nil)
+		v, err := g.inj.CheckChannel(ctx, content, nil, g.channel)
 		if err != nil {
 			return MemoryDecision{}, fmt.Errorf("memory guard: %w", err)
 		}

@@ -85,6 +85,42 @@ func TestMemoryGuardOptions(t *testing.T) {
 	if _, err := NewMemoryGuard(MemoryGuardOptions{SpecialCharRatio: 2, DisableInjection: true}); err == nil {
 		t.Error("NewMemoryGuard(SpecialCharRatio: 2) = nil error, want one")
 	}
+	if _, err := NewMemoryGuard(MemoryGuardOptions{InjectionChannel: "tool"}); err == nil {
+		t.Error("NewMemoryGuard(InjectionChannel: tool) = nil error, want one")
+	}
+}
+
+// TestMemoryGuardDataChannel judges writes as untrusted data: a request
+// addressed to the assistant is refused there, and allowed as the user's
+// own words.
+func TestMemoryGuardDataChannel(t *testing.T) {
+	t.Parallel()
+	prompt, data := channelExamples()
+	m, err := TrainChannelModel(t.Context(), prompt, data, ModelTrainOptions{Bits: 12, Epochs: 30, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inj, err := NewInjection(InjectionOptions{Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := "what is the tallest mountain in africa"
+	for _, tt := range []struct {
+		ch      Channel
+		allowed bool
+	}{{"", true}, {ChannelPrompt, true}, {ChannelData, false}} {
+		g, err := NewMemoryGuard(MemoryGuardOptions{Injection: inj, InjectionChannel: tt.ch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := g.ValidateWrite(t.Context(), q, "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed != tt.allowed {
+			t.Errorf("channel %q: Allowed = %v, want %v (alerts %+v)", tt.ch, d.Allowed, tt.allowed, d.Alerts)
+		}
+	}
 }
 
 func TestMemoryGuardCancelledFailsClosed(t *testing.T) {

@@ -14,26 +14,42 @@ import (
 
 // Model is a compact linear classifier (logistic regression over hashed
 // character n-grams and words of the [Normalize]d text, see ngram.go) that
-// scores how likely a text is a prompt injection. Weights are quantised to
-// int8. A Model is immutable and safe for concurrent use.
+// scores how likely a text is a prompt injection. It has one head per
+// [Channel] sharing the same features: the prompt head judges a user's own
+// prompt, the data head judges untrusted data the agent reads, where any
+// instruction or request addressed to the assistant is suspicious. A model
+// with one head uses it for both channels. Weights are quantised to int8.
+// A Model is immutable and safe for concurrent use.
 type Model struct {
-	bits       uint8
+	bits  uint8
+	heads []modelHead // [0] prompt, [1] data (optional)
+}
+
+// modelHead is one channel's weights.
+type modelHead struct {
 	bias       float32
 	scale      float32
 	thresholds [3]float32 // strict, balanced, permissive
 	weights    []int8
+	wordsOnly  bool // features: words and word pairs only, no character n-grams
 }
 
 // ErrBadModel is returned (wrapped) by [LoadModel] for data that is not a
 // model.
 var ErrBadModel = errors.New("bad injection model")
 
-// Model file layout (little-endian): magic, bits (1 byte), 3 zero bytes,
-// bias, scale, three thresholds (float32 each), 2^bits int8 weights, and
-// the CRC-32 (IEEE) of everything before it.
+// Model file layout (little-endian): magic, bits (1 byte), the number of
+// heads (1 byte; 1 or 2), a byte whose bit i says that head i reads word
+// features only, a zero byte, then per head its bias, scale and
+// three thresholds (float32 each) and 2^bits int8 weights, and last the
+// CRC-32 (IEEE) of everything before it. The first version's magic (one
+// head, a zero head count) is still read.
 const (
-	modelMagic      = "AOSINJ1\n"
-	modelHeaderSize = len(modelMagic) + 4 + 5*4
+	modelMagic      = "AOSINJ2\n"
+	modelMagicV1    = "AOSINJ1\n"
+	modelHeaderSize = len(modelMagic) + 4
+	modelHeadHeader = 5 * 4
+	maxModelHeads   = 2
 	// Model ngramBucket counts must lie in this range.
 	minModelBits = 10
 	maxModelBits = 22
@@ -60,7 +76,11 @@ func EmbeddedInjectionModel() (*Model, error) {
 
 // LoadModel decodes a model written by [Model.MarshalBinary].
 func LoadModel(data []byte) (*Model, error) {
-	if len(data) < modelHeaderSize+4 || string(data[:len(modelMagic)]) != modelMagic {
+	if len(data) < modelHeaderSize+4 {
+		return nil, fmt.Errorf("%w: missing header", ErrBadModel)
+	}
+	magic := string(data[:len(modelMagic)])
+	if magic != modelMagic && magic != modelMagicV1 {
 		return nil, fmt.Errorf("%w: missing header", ErrBadModel)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
@@ -72,71 +92,127 @@ func LoadModel(data []byte) (*Model, error) {
 	if m.bits < minModelBits || m.bits > maxModelBits {
 		return nil, fmt.Errorf("%w: %d ngramBucket bits outside [%d, %d]", ErrBadModel, m.bits, minModelBits, maxModelBits)
 	}
+	nh := int(data[p+1])
+	if magic == modelMagicV1 {
+		nh = 1
+	}
+	if nh < 1 || nh > maxModelHeads {
+		return nil, fmt.Errorf("%w: %d heads, want 1 to %d", ErrBadModel, nh, maxModelHeads)
+	}
+	flags := data[p+2]
+	if magic == modelMagicV1 {
+		flags = 0
+	}
+	if flags>>nh != 0 || data[p+3] != 0 {
+		return nil, fmt.Errorf("%w: unknown flags", ErrBadModel)
+	}
 	p += 4
+	if want := nh * (modelHeadHeader + 1<<m.bits); len(body)-p != want {
+		return nil, fmt.Errorf("%w: %d bytes of heads, want %d", ErrBadModel, len(body)-p, want)
+	}
 	f := func() float32 {
 		v := math.Float32frombits(binary.LittleEndian.Uint32(data[p:]))
 		p += 4
 		return v
 	}
-	m.bias, m.scale = f(), f()
-	for i := range m.thresholds {
-		m.thresholds[i] = f()
-	}
-	if len(body)-p != 1<<m.bits {
-		return nil, fmt.Errorf("%w: %d weight bytes, want %d", ErrBadModel, len(body)-p, 1<<m.bits)
-	}
-	for _, v := range append([]float32{m.bias, m.scale}, m.thresholds[:]...) {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("%w: non-finite parameter", ErrBadModel)
+	for i := range nh {
+		h := modelHead{wordsOnly: flags>>i&1 != 0}
+		h.bias, h.scale = f(), f()
+		for i := range h.thresholds {
+			h.thresholds[i] = f()
 		}
-	}
-	m.weights = make([]int8, 1<<m.bits)
-	for i, b := range body[p:] {
-		m.weights[i] = int8(b)
+		for _, v := range append([]float32{h.bias, h.scale}, h.thresholds[:]...) {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("%w: non-finite parameter", ErrBadModel)
+			}
+		}
+		h.weights = make([]int8, 1<<m.bits)
+		for i, b := range body[p : p+1<<m.bits] {
+			h.weights[i] = int8(b)
+		}
+		p += 1 << m.bits
+		m.heads = append(m.heads, h)
 	}
 	return m, nil
 }
 
 // MarshalBinary encodes the model in the format [LoadModel] reads.
 func (m *Model) MarshalBinary() ([]byte, error) {
-	out := make([]byte, 0, modelHeaderSize+len(m.weights)+4)
-	out = append(out, modelMagic...)
-	out = append(out, m.bits, 0, 0, 0)
-	for _, v := range append([]float32{m.bias, m.scale}, m.thresholds[:]...) {
-		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+	if len(m.heads) < 1 || len(m.heads) > maxModelHeads {
+		return nil, fmt.Errorf("%w: %d heads", ErrBadModel, len(m.heads))
 	}
-	for _, w := range m.weights {
-		out = append(out, byte(w))
+	out := make([]byte, 0, modelHeaderSize+len(m.heads)*(modelHeadHeader+1<<m.bits)+4)
+	out = append(out, modelMagic...)
+	var flags byte
+	for i, h := range m.heads {
+		if h.wordsOnly {
+			flags |= 1 << i
+		}
+	}
+	out = append(out, m.bits, byte(len(m.heads)), flags, 0)
+	for _, h := range m.heads {
+		for _, v := range append([]float32{h.bias, h.scale}, h.thresholds[:]...) {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		}
+		for _, w := range h.weights {
+			out = append(out, byte(w))
+		}
 	}
 	return binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out)), nil
 }
 
-// Threshold is the probability at or above which the model calls a text
-// an injection at the given sensitivity ("" or unknown: balanced).
-func (m *Model) Threshold(s Sensitivity) float64 {
-	switch s {
-	case SensitivityStrict:
-		return float64(m.thresholds[0])
-	case SensitivityPermissive:
-		return float64(m.thresholds[2])
+// Heads returns the number of channel heads: 1 (one head for both
+// channels) or 2 (prompt and data).
+func (m *Model) Heads() int { return len(m.heads) }
+
+// head returns the head for ch: the data head for [ChannelData] when the
+// model has one, else the prompt head.
+func (m *Model) head(ch Channel) *modelHead {
+	if ch == ChannelData && len(m.heads) > 1 {
+		return &m.heads[1]
 	}
-	return float64(m.thresholds[1])
+	return &m.heads[0]
 }
 
-// Score returns the model's probability that text is a prompt injection.
-// Text is normalised first; a text longer than 1 KiB is scored in windows
-// and the highest window counts.
+// Threshold is the probability at or above which the prompt head calls a
+// text an injection at the given sensitivity ("" or unknown: balanced).
+func (m *Model) Threshold(s Sensitivity) float64 {
+	return m.ChannelThreshold(ChannelPrompt, s)
+}
+
+// ChannelThreshold is [Model.Threshold] for the head of channel ch.
+func (m *Model) ChannelThreshold(ch Channel, s Sensitivity) float64 {
+	h := m.head(ch)
+	switch s {
+	case SensitivityStrict:
+		return float64(h.thresholds[0])
+	case SensitivityPermissive:
+		return float64(h.thresholds[2])
+	}
+	return float64(h.thresholds[1])
+}
+
+// Score returns the prompt head's probability that text is a prompt
+// injection. Text is normalised first; a text longer than 1 KiB is scored
+// in windows and the highest window counts.
 func (m *Model) Score(text string) float64 {
-	p, _, _ := m.scoreNormalized(Normalize(text).Text)
+	return m.ChannelScore(ChannelPrompt, text)
+}
+
+// ChannelScore is [Model.Score] with the head of channel ch.
+func (m *Model) ChannelScore(ch Channel, text string) float64 {
+	p, _, _ := m.scoreNormalized(ch, Normalize(text).Text)
 	return p
 }
 
-// scoreNormalized scores normalised text and returns the probability and
-// the span of the best window (-1, -1 when the whole text was one window).
-func (m *Model) scoreNormalized(text string) (p float64, start, end int) {
+// scoreNormalized scores normalised text with ch's head and returns the
+// probability and the span of the best window (-1, -1 when the whole text
+// was one window).
+func (m *Model) scoreNormalized(ch Channel, text string) (p float64, start, end int) {
+	h := m.head(ch)
 	nb := max((len(text)+modelBlock-1)/modelBlock, 1)
 	var fixedSums, fixedCount [8]int32
-	b := featureSink{weights: m.weights}
+	b := featureSink{weights: h.weights, wordsOnly: h.wordsOnly}
 	if nb <= len(fixedSums) {
 		b.sums, b.count = fixedSums[:nb], fixedCount[:nb]
 	} else {
@@ -145,12 +221,12 @@ func (m *Model) scoreNormalized(text string) (p float64, start, end int) {
 	extractFeatures(text, m.bits, &b)
 	const per = modelWindow / modelBlock
 	if nb <= per+1 {
-		return m.prob(b.sums, b.count), -1, -1
+		return modelSigmoid(h.logit(b.sums, b.count)), -1, -1
 	}
 	best := math.Inf(-1)
 	start, end = 0, 0
 	for i := 0; i+per <= nb; i++ {
-		s := m.logit(b.sums[i:i+per], b.count[i:i+per])
+		s := h.logit(b.sums[i:i+per], b.count[i:i+per])
 		if s > best {
 			best, start, end = s, i*modelBlock, min((i+per)*modelBlock, len(text))
 		}
@@ -158,20 +234,16 @@ func (m *Model) scoreNormalized(text string) (p float64, start, end int) {
 	return modelSigmoid(best), start, end
 }
 
-func (m *Model) logit(sums, count []int32) float64 {
+func (h *modelHead) logit(sums, count []int32) float64 {
 	var s, n int64
 	for i := range sums {
 		s += int64(sums[i])
 		n += int64(count[i])
 	}
 	if n == 0 {
-		return float64(m.bias)
+		return float64(h.bias)
 	}
-	return float64(m.bias) + float64(s)*float64(m.scale)/math.Sqrt(float64(n))
-}
-
-func (m *Model) prob(sums, count []int32) float64 {
-	return modelSigmoid(m.logit(sums, count))
+	return float64(h.bias) + float64(s)*float64(h.scale)/math.Sqrt(float64(n))
 }
 
 func modelSigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
@@ -186,7 +258,7 @@ type ModelExample struct {
 	Weight float64
 }
 
-// ModelTrainOptions configures [TrainModel].
+// ModelTrainOptions configures [TrainModel] and [TrainChannelModel].
 type ModelTrainOptions struct {
 	// Bits is the log2 of the number of hash buckets. 0: 18.
 	Bits uint8
@@ -199,15 +271,35 @@ type ModelTrainOptions struct {
 	// Seed for the shuffling; training is deterministic for a given seed
 	// and input order.
 	Seed uint64
-	// Thresholds for strict, balanced and permissive. Zero entries: 0.5,
-	// 0.7 and 0.9.
+	// Thresholds for strict, balanced and permissive (the prompt head).
+	// Zero entries: 0.5, 0.7 and 0.9.
 	Thresholds [3]float64
+	// DataThresholds are the data head's thresholds ([TrainChannelModel]).
+	// Zero entries: as Thresholds.
+	DataThresholds [3]float64
+	// DataWordsOnly makes the data head read words and word pairs only, no
+	// character n-grams: text unlike anything it was trained on then
+	// scores near even instead of borrowing the weight of shared letters.
+	DataWordsOnly bool
 }
 
-// TrainModel fits a model to examples: logistic regression with AdaGrad,
-// classes weighted to balance, deterministic for a given Seed. It returns
-// ctx's error if ctx ends first.
+// TrainModel fits a one-head model to examples (the head serves both
+// channels): logistic regression with AdaGrad, classes weighted to
+// balance, deterministic for a given Seed. It returns ctx's error if ctx
+// ends first.
 func TrainModel(ctx context.Context, examples []ModelExample, opts ModelTrainOptions) (*Model, error) {
+	return trainHeads(ctx, opts, examples)
+}
+
+// TrainChannelModel fits a two-head model: the prompt head on prompt (what
+// is an injection in a user's own prompt) and the data head on data (what
+// is an injection in untrusted data the agent reads). The heads share the
+// feature hashing and are trained independently, like [TrainModel].
+func TrainChannelModel(ctx context.Context, prompt, data []ModelExample, opts ModelTrainOptions) (*Model, error) {
+	return trainHeads(ctx, opts, prompt, data)
+}
+
+func trainHeads(ctx context.Context, opts ModelTrainOptions, sets ...[]ModelExample) (*Model, error) {
 	bits := opts.Bits
 	if bits == 0 {
 		bits = 18
@@ -215,6 +307,29 @@ func TrainModel(ctx context.Context, examples []ModelExample, opts ModelTrainOpt
 	if bits < minModelBits || bits > maxModelBits {
 		return nil, fmt.Errorf("train injection model: Bits %d outside [%d, %d]", bits, minModelBits, maxModelBits)
 	}
+	m := &Model{bits: bits}
+	def := [3]float64{0.5, 0.7, 0.9}
+	for i, ex := range sets {
+		th := opts.Thresholds
+		if i == 1 {
+			for k := range th {
+				th[k] = modelOr(opts.DataThresholds[k], th[k])
+			}
+		}
+		for k := range th {
+			th[k] = modelOr(th[k], def[k])
+		}
+		h, err := trainHead(ctx, ex, bits, opts, th, i == 1 && opts.DataWordsOnly)
+		if err != nil {
+			return nil, err
+		}
+		m.heads = append(m.heads, h)
+	}
+	return m, nil
+}
+
+// trainHead fits one head.
+func trainHead(ctx context.Context, examples []ModelExample, bits uint8, opts ModelTrainOptions, th [3]float64, wordsOnly bool) (modelHead, error) {
 	epochs := modelOr(opts.Epochs, 12)
 	lr := modelOr(opts.LearningRate, 0.2)
 	l2 := modelOr(opts.L2, 1e-6)
@@ -224,7 +339,7 @@ func TrainModel(ctx context.Context, examples []ModelExample, opts ModelTrainOpt
 	var pos, neg float64
 	feats := make([][]uint32, len(examples))
 	for i, ex := range examples {
-		var fl featureSink
+		fl := featureSink{wordsOnly: wordsOnly}
 		extractFeatures(Normalize(ex.Text).Text, bits, &fl)
 		feats[i] = fl.ids
 		w := modelOr(ex.Weight, 1)
@@ -235,7 +350,7 @@ func TrainModel(ctx context.Context, examples []ModelExample, opts ModelTrainOpt
 		}
 	}
 	if pos == 0 || neg == 0 {
-		return nil, errors.New("train injection model: need examples of both labels")
+		return modelHead{}, errors.New("train injection model: need examples of both labels")
 	}
 	posW, negW := (pos+neg)/(2*pos), (pos+neg)/(2*neg)
 	w := make([]float64, 1<<bits)
@@ -247,7 +362,7 @@ func TrainModel(ctx context.Context, examples []ModelExample, opts ModelTrainOpt
 	}
 	for epoch := range epochs {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("train injection model: %w", err)
+			return modelHead{}, fmt.Errorf("train injection model: %w", err)
 		}
 		rng := rand.New(rand.NewPCG(opts.Seed, uint64(epoch)))
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -275,11 +390,13 @@ func TrainModel(ctx context.Context, examples []ModelExample, opts ModelTrainOpt
 			}
 		}
 	}
-	return quantize(w, bias, bits, opts.Thresholds), nil
+	h := quantize(w, bias, th)
+	h.wordsOnly = wordsOnly
+	return h, nil
 }
 
-// quantize turns float weights into a Model with int8 weights.
-func quantize(w []float64, bias float64, bits uint8, th [3]float64) *Model {
+// quantize turns float weights into a head with int8 weights.
+func quantize(w []float64, bias float64, th [3]float64) modelHead {
 	maxAbs := 0.0
 	for _, v := range w {
 		maxAbs = max(maxAbs, math.Abs(v))
@@ -288,26 +405,34 @@ func quantize(w []float64, bias float64, bits uint8, th [3]float64) *Model {
 	if scale == 0 {
 		scale = 1
 	}
-	m := &Model{bits: bits, bias: float32(bias), scale: float32(scale), weights: make([]int8, len(w))}
+	h := modelHead{bias: float32(bias), scale: float32(scale), weights: make([]int8, len(w))}
 	for i, v := range w {
-		m.weights[i] = int8(max(-127, min(127, math.Round(v/scale))))
+		h.weights[i] = int8(max(-127, min(127, math.Round(v/scale))))
 	}
-	def := [3]float64{0.5, 0.7, 0.9}
 	for i := range th {
-		m.thresholds[i] = float32(modelOr(th[i], def[i]))
+		h.thresholds[i] = float32(th[i])
 	}
-	return m
+	return h
 }
 
-// WithThresholds returns a copy of m whose strict, balanced and permissive
-// thresholds are th.
+// WithThresholds returns a copy of m whose prompt head's strict, balanced
+// and permissive thresholds are th.
 func (m *Model) WithThresholds(th [3]float64) *Model {
-	c := *m
-	c.weights = slices.Clone(m.weights)
-	for i := range th {
-		c.thresholds[i] = float32(th[i])
+	return m.WithChannelThresholds(ChannelPrompt, th)
+}
+
+// WithChannelThresholds returns a copy of m whose thresholds for channel
+// ch are th (for a one-head model, the thresholds of both channels).
+func (m *Model) WithChannelThresholds(ch Channel, th [3]float64) *Model {
+	c := &Model{bits: m.bits, heads: slices.Clone(m.heads)}
+	for i := range c.heads {
+		c.heads[i].weights = slices.Clone(m.heads[i].weights)
 	}
-	return &c
+	h := c.head(ch)
+	for i := range th {
+		h.thresholds[i] = float32(th[i])
+	}
+	return c
 }
 
 // modelOr returns v, or def if v is zero.

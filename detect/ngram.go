@@ -5,8 +5,9 @@ import "unicode/utf8"
 // Feature hashing for the injection [Model]. The features of a normalised
 // text are its byte 3-, 4- and 5-grams (white space runs collapsed to one
 // space, digits mapped to '0') and its word unigrams and bigrams (a word is
-// a run of ASCII letters and digits or of non-ASCII bytes), each hashed into
-// 2^bits buckets. Every feature is attributed to the byte offset where it
+// a run of ASCII letters and digits or of non-ASCII bytes), plus the first
+// word of each sentence, line or table cell as a feature of its own, each
+// hashed into 2^bits buckets. Every feature is attributed to the byte offset where it
 // ends, so a long text can be scored window by window in one pass.
 //
 // The last five bytes live in one 64-bit shift register, so a gram is a
@@ -22,6 +23,7 @@ const (
 	fnvOffset  = 0xcbf29ce484222325
 	saltWord   = 0x6A09E667F3BCC908
 	saltBigram = 0x243F6A8885A308D3
+	saltLead   = 0x452821E638D01377
 )
 
 // ngramBucket maps a 64-bit hash to one of 2^bits buckets.
@@ -40,10 +42,11 @@ func gramBucket(key uint64, shift uint8) uint32 {
 // with weights set it sums them per block of text (scoring); otherwise it
 // collects the buckets (training).
 type featureSink struct {
-	weights []int8
-	sums    []int32
-	count   []int32
-	ids     []uint32
+	wordsOnly bool // no character n-grams
+	weights   []int8
+	sums      []int32
+	count     []int32
+	ids       []uint32
 }
 
 func (f *featureSink) add(b uint32, end int) {
@@ -67,6 +70,15 @@ func ngramWordByte(c byte) bool {
 	return c >= utf8.RuneSelf || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || ('A' <= c && c <= 'Z')
 }
 
+// ngramSentenceByte reports the bytes after which the next word starts a
+// sentence (or a line, a table cell, a list item): its first word is then
+// also a feature of its own, which tells an imperative or a question word
+// opening a sentence ("Recommend ...", "What ...") from the same word
+// inside one.
+func ngramSentenceByte(c byte) bool {
+	return c == '.' || c == '?' || c == '!' || c == ':' || c == ';' || c == '|' || c == '\n'
+}
+
 // extractFeatures feeds the features of text to sink.
 func extractFeatures(text string, bits uint8, sink *featureSink) {
 	shift := 64 - bits
@@ -76,6 +88,7 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 	var word uint64 // hash of the current word
 	var prevWord uint64
 	inWord := false
+	lead, wordLead := true, false // at a sentence start; the current word starts one
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		// Words.
@@ -83,17 +96,29 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 			if !inWord {
 				word = fnvOffset
 				inWord = true
+				wordLead, lead = lead, false
 			}
 			word = (word ^ uint64(c)) * rollBase
-		} else if inWord {
-			sink.add(ngramBucket(word^saltWord, bits), i)
-			if prevWord != 0 {
-				sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), i)
+		} else {
+			if inWord {
+				sink.add(ngramBucket(word^saltWord, bits), i)
+				if prevWord != 0 {
+					sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), i)
+				}
+				if wordLead {
+					sink.add(ngramBucket(word^saltLead, bits), i)
+				}
+				prevWord = word
+				inWord = false
 			}
-			prevWord = word
-			inWord = false
+			if ngramSentenceByte(c) {
+				lead = true
+			}
 		}
 		// Character n-grams.
+		if sink.wordsOnly {
+			continue
+		}
 		if ngramSpaceByte(c) {
 			if prevSpace {
 				continue
@@ -108,7 +133,16 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 		}
 		g = g<<8 | uint64(c)
 		n++
-		if n >= 3 {
+		if n >= 5 && sink.weights != nil {
+			// The common case when scoring: the three grams ending here
+			// fall in one block, summed at once.
+			w := sink.weights
+			k := i / modelBlock
+			sink.sums[k] += int32(w[gramBucket((g&0xFFFFFF)<<2|1, shift)]) +
+				int32(w[gramBucket((g&0xFFFFFFFF)<<2|2, shift)]) +
+				int32(w[gramBucket((g&0xFFFFFFFFFF)<<2|3, shift)])
+			sink.count[k] += 3
+		} else if n >= 3 {
 			sink.add(gramBucket((g&0xFFFFFF)<<2|1, shift), i+1)
 			if n >= 4 {
 				sink.add(gramBucket((g&0xFFFFFFFF)<<2|2, shift), i+1)
@@ -122,6 +156,9 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 		sink.add(ngramBucket(word^saltWord, bits), len(text))
 		if prevWord != 0 {
 			sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), len(text))
+		}
+		if wordLead {
+			sink.add(ngramBucket(word^saltLead, bits), len(text))
 		}
 	}
 }

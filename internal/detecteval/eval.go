@@ -126,6 +126,34 @@ func measureInj(ctx context.Context, rows []injtrain.Row, flag flagFunc) (files,
 	return files, cats, subcats, nil
 }
 
+// measureInjRows is measureInj with a flag that sees the whole row.
+func measureInjRows(ctx context.Context, rows []injtrain.Row, flag func(context.Context, injtrain.Row) (bool, error)) (files, cats, subcats tally, err error) {
+	files, cats, subcats = tally{}, tally{}, tally{}
+	for _, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		hit, ferr := flag(ctx, r)
+		if ferr != nil {
+			hit = true
+		}
+		files.add(r.File, r.Malicious(), hit)
+		cats.add(r.File+" / "+injtrain.Category(r), r.Malicious(), hit)
+		if r.Malicious() {
+			subcats.add(r.File+" / "+r.Category, true, hit)
+		}
+	}
+	return files, cats, subcats, nil
+}
+
+// channelFlag judges each row in its channel ([injtrain.EvalChannel]).
+func channelFlag(d *detect.Injection) func(context.Context, injtrain.Row) (bool, error) {
+	return func(ctx context.Context, r injtrain.Row) (bool, error) {
+		v, err := d.CheckChannel(ctx, r.Text, nil, injtrain.EvalChannel(r))
+		return err != nil || v.Injection, err
+	}
+}
+
 func checkFlag(d *detect.Injection) flagFunc {
 	return func(ctx context.Context, s string) (bool, error) {
 		v, err := d.Check(ctx, s, nil)
@@ -163,10 +191,26 @@ func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
 	if err != nil {
 		return sec, nil, err
 	}
+	cf, cc, csub, err := measureInjRows(ctx, held, channelFlag(combined[detect.SensitivityBalanced]))
+	if err != nil {
+		return sec, nil, err
+	}
 	sec.Tables = append(sec.Tables,
-		table{Title: "**Held out, rules + model, balanced — per file**", Key: "file", Rows: files.sorted()},
-		table{Title: "Held out, rules + model, balanced — per category", Key: "file / category", Rows: cats.sorted()},
-		table{Title: "Held out, rules + model, balanced — attacks per sub-category", Key: "file / category", Rows: subcats.sorted()})
+		table{Title: "**Held out, CHANNEL-AWARE (questions and WildGuard as user prompts, e-mails, tables, code answers and attacks as data), rules + model, balanced — per file**", Key: "file", Rows: cf.sorted()},
+		table{Title: "Held out, channel-aware, balanced — per category", Key: "file / category", Rows: cc.sorted()},
+		table{Title: "Held out, channel-aware, balanced — attacks per sub-category", Key: "file / category", Rows: csub.sorted()},
+		table{Title: "**Held out, CHANNEL-BLIND (every row as a user prompt, the default), rules + model, balanced — per file**", Key: "file", Rows: files.sorted()},
+		table{Title: "Held out, channel-blind, balanced — per category", Key: "file / category", Rows: cats.sorted()},
+		table{Title: "Held out, channel-blind, balanced — attacks per sub-category", Key: "file / category", Rows: subcats.sorted()})
+	dataAll, err := detect.NewInjection(detect.InjectionOptions{Model: m, Channel: detect.ChannelData})
+	if err != nil {
+		return sec, nil, err
+	}
+	_, dc, _, err := measureInj(ctx, held, checkFlag(dataAll))
+	if err != nil {
+		return sec, nil, err
+	}
+	sec.Tables = append(sec.Tables, table{Title: "Held out, every row as DATA (a user's question planted in data is an injection by design, so question and WildGuard rows flagged here are expected), balanced — per category", Key: "file / category", Rows: dc.sorted()})
 	sens := tally{}
 	for _, s := range []detect.Sensitivity{detect.SensitivityStrict, detect.SensitivityBalanced, detect.SensitivityPermissive} {
 		f, _, _, err := measureInj(ctx, held, checkFlag(combined[s]))
@@ -174,11 +218,19 @@ func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
 			return sec, nil, err
 		}
 		for _, c := range f.sorted() {
-			c.Group = string(s) + " / " + c.Group
+			c.Group = "channel-blind, " + string(s) + " / " + c.Group
+			sens[c.Group] = &c
+		}
+		f, _, _, err = measureInjRows(ctx, held, channelFlag(combined[s]))
+		if err != nil {
+			return sec, nil, err
+		}
+		for _, c := range f.sorted() {
+			c.Group = "channel-aware, " + string(s) + " / " + c.Group
 			sens[c.Group] = &c
 		}
 	}
-	sec.Tables = append(sec.Tables, table{Title: "Held out, rules + model, per sensitivity", Key: "sensitivity / file", Rows: sens.sorted()})
+	sec.Tables = append(sec.Tables, table{Title: "Held out, rules + model, per sensitivity (channel-aware and channel-blind)", Key: "channel, sensitivity / file", Rows: sens.sorted()})
 
 	rulesOnly, err := detect.NewInjection(detect.InjectionOptions{DisableModel: true})
 	if err != nil {
@@ -225,9 +277,19 @@ func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
 			worst, worstName = v, c.Group
 		}
 	}
-	tg = append(tg, target{"injection (held out, balanced)", "TPR ≥ 90% with FPR ≤ 1%",
+	tg = append(tg, target{"injection (held out, balanced, channel-blind)", "TPR ≥ 90% with FPR ≤ 1%",
 		fmt.Sprintf("TPR %.1f%% (bipia); highest FPR %.2f%% (%s)", 100*tpr, 100*worst, worstName),
 		yesNo(tpr >= 0.9 && worst <= 0.01)})
+	ctpr, _ := cf["bipia.jsonl"].TPR()
+	cworst, cworstName := 0.0, ""
+	for _, c := range cf.sorted() {
+		if v, ok := c.FPR(); ok && v >= cworst {
+			cworst, cworstName = v, c.Group
+		}
+	}
+	tg = append(tg, target{"injection (held out, balanced, channel-aware)", "TPR ≥ 90% with FPR ≤ 1%",
+		fmt.Sprintf("TPR %.1f%% (bipia); highest FPR %.2f%% (%s)", 100*ctpr, 100*cworst, cworstName),
+		yesNo(ctpr >= 0.9 && cworst <= 0.01)})
 
 	if e.bench {
 		kib := benignText(e.c.rows["injection/bipia.jsonl"], 1<<10)
@@ -300,24 +362,71 @@ func lastRuneCut(s string) int {
 	return 0
 }
 
-// secretsKindSupported reports the corpus kinds the secrets detector has a
-// rule for (the quality target applies to these only); it mirrors the
-// list in the package's corpus test.
-func secretsKindSupported(kind string) bool {
-	switch kind {
-	case "aws_key", "aws-access-token", "azure_storage_key", "basic_auth", "github_token", "gitlab_token",
-		"jwt", "npm", "openai", "openai-api-key", "pypi_token", "sendgrid", "stripe_key", "twilio",
-		"anthropic-api-key", "anthropic-admin-api-key", "azure-ad-client-secret", "curl-auth-header",
-		"curl-auth-user", "gcp-service-account", "private-key", "sidekiq-sensitive-url",
-		"slack-app-token", "slack-bot-token", "slack-config-access-token", "slack-config-refresh-token",
-		"slack-legacy-bot-token", "slack-legacy-token", "slack-legacy-workspace-token", "slack-user-token",
-		"slack-webhook-url", "keyword:c_plus_plus_test_cases",
-		"github-pat", "github-oauth", "github-app-token", "github-refresh-token", "github-fine-grained-pat",
-		"gitlab-pat", "gitlab-pat-routable", "gitlab-ptt", "gitlab-rrt", "gitlab-runner-authentication-token-routable",
-		"gcp-api-key", "generic-api-key", "jwt-base64", "ibm_cloud_iam", "softlayer", "cloudant", "ibm_cos_hmac":
-		return true
+// anyKind marks a corpus kind that any finding answers (a catch-all rule
+// of the labelling tool).
+const anyKind = "*"
+
+// secretsKindFamily maps each corpus kind the secrets detector has a rule
+// for (the quality target applies to these only) to the finding kinds
+// that answer it; it mirrors the package's corpus test. The corpora label
+// per rule: a string one rule must not match is "clean" for that rule even
+// when another rule rightly matches it (gitleaks lists an Anthropic admin
+// key as clean for anthropic-api-key; detect-secrets lists a GitHub token
+// as clean for gitlab_token), so a row counts as flagged when a finding of
+// its kind's family is reported.
+var secretsKindFamily = map[string][]string{
+	"aws_key": {"aws_access_key"}, "aws-access-token": {"aws_access_key"},
+	"azure_storage_key": {"azure_storage_key"},
+	// detect-secrets' basic_auth is credentials in a URL.
+	"basic_auth":   {"url_password", "basic_auth"},
+	"github_token": {"github_token"}, "github-pat": {"github_token"}, "github-oauth": {"github_token"},
+	"github-app-token": {"github_token"}, "github-refresh-token": {"github_token"}, "github-fine-grained-pat": {"github_token"},
+	"gitlab_token": {"gitlab_token"}, "gitlab-pat": {"gitlab_token"}, "gitlab-pat-routable": {"gitlab_token"},
+	"gitlab-ptt": {"gitlab_token"}, "gitlab-rrt": {"gitlab_token"}, "gitlab-runner-authentication-token-routable": {"gitlab_token"},
+	"jwt": {"jwt"}, "jwt-base64": {"jwt"},
+	"npm":    {"npm_token"},
+	"openai": {"openai_api_key"}, "openai-api-key": {"openai_api_key"},
+	"pypi_token": {"pypi_token"}, "sendgrid": {"sendgrid"}, "stripe_key": {"stripe_key"}, "twilio": {"twilio"},
+	"anthropic-api-key": {"anthropic_api_key"}, "anthropic-admin-api-key": {"anthropic_admin_key"},
+	"azure-ad-client-secret": {"azure_client_secret"},
+	// gitleaks' curl rules: credentials in -H headers and in -u.
+	"curl-auth-header":    {"auth_header", "basic_auth", "bearer_token", "generic_secret"},
+	"curl-auth-user":      {"basic_auth"},
+	"gcp-service-account": {"gcp_service_account"}, "gcp-api-key": {"google_api_key"},
+	"private-key": {"private_key"}, "sidekiq-sensitive-url": {"url_password"},
+	"slack-app-token": {"slack_token"}, "slack-bot-token": {"slack_token"}, "slack-config-access-token": {"slack_token"},
+	"slack-config-refresh-token": {"slack_token"}, "slack-legacy-bot-token": {"slack_token"}, "slack-legacy-token": {"slack_token"},
+	"slack-legacy-workspace-token": {"slack_token"}, "slack-user-token": {"slack_token"}, "slack-webhook-url": {"slack_webhook"},
+	// detect-secrets' keyword plugin and gitleaks' generic-api-key are
+	// catch-all rules.
+	"keyword:c_plus_plus_test_cases": {anyKind}, "generic-api-key": {anyKind},
+	"ibm_cloud_iam": {"generic_secret"}, "softlayer": {"generic_secret"}, "cloudant": {"generic_secret"}, "ibm_cos_hmac": {"generic_secret"},
+	"notion-api-token": {"notion_token"}, "sourcegraph-access-token": {"sourcegraph_token"},
+	"telegram_token": {"telegram_token"}, "mailchimp_key": {"mailchimp_key"}, "mailchimp-api-key": {"mailchimp_key"},
+	"1password-service-account-token": {"onepassword_token"}, "vault-service-token": {"vault_token"},
+	"facebook-page-access-token": {"facebook_token"}, "atlassian-api-token": {"atlassian_token"},
+	"perplexity-api-key": {"perplexity_api_key"}, "intra42-client-secret": {"intra42_secret"},
+	"cloudflare-origin-ca-key": {"cloudflare_key"}, "artifactory-api-key": {"artifactory_token"},
+	"artifactory-reference-token": {"artifactory_token"}, "age-secret-key": {"age_secret_key"},
+}
+
+// secretsFlag flags a text when d reports a finding of a kind in family
+// (any finding for anyKind); an error flags it (fail closed).
+func secretsFlag(d detect.Detector, family []string) flagFunc {
+	return func(ctx context.Context, s string) (bool, error) {
+		fs, err := d.Scan(ctx, s)
+		if err != nil {
+			return true, err
+		}
+		for _, f := range fs {
+			for _, k := range family {
+				if k == anyKind || k == f.Kind {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
 	}
-	return false
 }
 
 func scanFlag(d detect.Detector) flagFunc {
@@ -340,22 +449,28 @@ func (e *evaluator) secrets(ctx context.Context) (section, []target, error) {
 	var failing []string
 	pass := newPassTimer(e.bench)
 	for _, file := range []string{"secrets/detect_secrets_plugin_tests.jsonl", "secrets/gitleaks_rule_examples.jsonl"} {
-		sup, other := tally{}, tally{}
+		sup, other, anyHit := tally{}, tally{}, tally{}
 		for _, r := range e.c.rows[file] {
 			hit, err := pass.run(ctx, r.Text, flag)
 			if err != nil && ctx.Err() != nil {
 				return sec, nil, err
 			}
 			kind := strings.TrimPrefix(r.Kind, "gitleaks-fp:")
-			if secretsKindSupported(kind) {
-				sup.add(kind, r.positive(), hit)
+			if family, ok := secretsKindFamily[kind]; ok {
+				kindHit, err := secretsFlag(d, family)(ctx, r.Text)
+				if err != nil && ctx.Err() != nil {
+					return sec, nil, err
+				}
+				sup.add(kind, r.positive(), kindHit)
+				anyHit.add(kind, r.positive(), hit)
 			} else {
 				other.add(kind, r.positive(), hit)
 			}
 		}
-		ts, to := sup.total("supported kinds"), other.total("other kinds")
+		ts, to, ta := sup.total("supported kinds"), other.total("other kinds"), anyHit.total("supported kinds")
 		sec.Tables = append(sec.Tables,
-			table{Title: "`" + file + "` — supported kinds (precision and recall per kind)", Key: "kind", Rows: sup.sorted(), Total: &ts},
+			table{Title: "`" + file + "` — supported kinds (precision and recall per kind; a row is flagged by a finding of its kind)", Key: "kind", Rows: sup.sorted(), Total: &ts},
+			table{Title: "`" + file + "` — supported kinds, flagged by any finding (a string another rule rightly matches counts against the kind)", Key: "kind", Rows: anyHit.sorted(), Total: &ta},
 			table{Title: "`" + file + "` — kinds without a rule", Key: "kind", Rows: other.sorted(), Total: &to})
 		for _, c := range sup.sorted() {
 			if c.Pos == 0 {
@@ -592,28 +707,56 @@ func (e *evaluator) response(ctx context.Context) (section, []target, error) {
 // injectionModelNotes describe the model and its history; they are part of
 // the report, not measured in the run.
 var injectionModelNotes = []string{
+	"**Channels.** `InjectionOptions.Channel` and `Injection.CheckChannel` say whether a text is the user's own " +
+		"prompt (`prompt`, the default) or untrusted data the agent reads (`data`: tool results, retrieved documents, " +
+		"e-mails, MCP responses, memory writes). The rules are the same in both. The model has two heads over the same " +
+		"hashed text: the prompt head (as before) and a data head, trained so that in data any request addressed to " +
+		"the assistant is an injection — plain tasks and questions (\"What is the tallest mountain in Africa?\") alone or " +
+		"planted in e-mails, tables, web pages and code, in many languages — against data full of requests meant for " +
+		"people (\"Can you send me the Q3 report by Friday?\"), instructions to a reader, FAQs and code answers. In the data " +
+		"channel both heads run (what is an injection in a prompt is one in data too) and the finding's rule says which " +
+		"fired (`model:data` or `model`). The channel-aware tables judge BIPIA's questions and WildGuard as prompts and " +
+		"BIPIA's e-mails, tables, code answers and attacks as data; the channel-blind tables judge every row as a prompt " +
+		"(what a caller that does not say the channel gets).",
 	"**Model.** Logistic regression (AdaGrad, classes balanced, seed 20260401) over 2^18 hashed features of " +
 		"the normalised text: byte 3/4/5-grams (white space collapsed, digits mapped to 0; the last five bytes " +
-		"are kept in one 64-bit register, so each gram costs one multiplication to hash) and word uni/bigrams, " +
-		"the sum normalised by √(feature count), int8-quantised weights (256 KiB, embedded). Texts longer than " +
-		"1 KiB are scored in 1 KiB windows stepping by 256 bytes and the highest window counts. Thresholds are " +
-		"fixed a priori (strict 0.5, balanced 0.7, permissive 0.9). Retrain with `go run ./internal/train` " +
-		"(deterministic: the same corpora give the same file byte for byte).",
-	"**Training data.** The training-split corpus rows plus synthetic examples composed from parts (never " +
+		"are kept in one 64-bit register, so each gram costs one multiplication to hash), word uni/bigrams and the " +
+		"first word of each sentence, line or table cell (an opening imperative or question word), " +
+		"the sum normalised by √(feature count), int8-quantised weights (256 KiB per head, embedded). The data head reads " +
+		"words only (no byte grams): text unlike its training data then scores near even instead of borrowing the weight " +
+		"of shared letters, which lowered its false positives on code answers in cross-validation. Texts longer than " +
+		"1 KiB are scored in 1 KiB windows stepping by 256 bytes and the highest window counts. Prompt-head thresholds " +
+		"are fixed a priori (strict 0.5, balanced 0.7, permissive 0.9); data-head thresholds (0.7, 0.9, 0.95) were chosen " +
+		"by cross-validation on the training split (`go run ./internal/train -fold`, which trains on four fifths of the " +
+		"training rows, measures on the fifth and lists its mistakes, never touching the held-out rows). Retrain with " +
+		"`go run ./internal/train` (deterministic: the same corpora give the same file byte for byte).",
+	"**Training data.** Prompt head: the training-split corpus rows plus synthetic examples composed from parts (never " +
 		"corpus sentences): directives to an assistant in 15 languages planted in e-mails, tables, HTML " +
 		"comments, code comments, JSON and reviews; indirect forms — directives about the assistant's own " +
 		"output (\"modify your answer to ...\", \"reply using ...\" in twenty languages and encodings), requests to " +
 		"plant harmful code in the assistant's solution, and ordinary tasks appended to data with a linking " +
-		"phrase (\"Also, ...\", \"In addition, ...\"); and benign look-alikes — the same ordinary tasks asked " +
-		"on their own, requests addressed to a person in e-mails, code answers with snippets, security writing " +
-		"about injection.",
-	"**Before and after** (held out, rules + model, balanced). Previous model: bipia TPR 73.6% (92/125) — " +
-		"code_attack 88.0% (44/50), text_attack 64.0% (48/75) — FPR 0.00% (0/285); WildGuard FPR 0.00% (0/289); " +
-		"Check on 1 KiB 20–30 µs, 42–50 MB/s on large input. The current figures are in the tables below. " +
-		"The remaining misses are the text_attack sub-categories that are plain tasks (Business Intelligence, " +
-		"Conversational Agent, Research Assistance, Sentiment Analysis, Task Automation): shown without the " +
-		"data they were planted in, nothing separates them from a user's own request, and flagging them would " +
-		"flag ordinary prompts such as WildGuard's. In real use they arrive inside an e-mail or table, where " +
-		"the planted-task training examples apply. A 2^16-bucket table lost one held-out attack and showed no " +
-		"measurable speed gain on the shared machine, so the table stays at 2^18.",
+		"phrase (\"Also, ...\", \"In addition, ...\"); and benign look-alikes. Data head (`injtrain.DataExamples`): " +
+		"BIPIA's training-split attacks (positive), contexts and their lines and sentences (negative); the training-split " +
+		"user questions and generated tasks planted in excerpts of those contexts, each paired with the same excerpt " +
+		"without it; generated tasks for an assistant (an opener, one of 26 acts and one of 59 subjects, one of 90 " +
+		"written tasks, or one of 48 in 18 other languages) alone and planted; the prompt head's synthetic attacks, " +
+		"alone and planted in generated data paired with the same data without them; generated e-mails, tables, pages, " +
+		"FAQs, code answers, chat lines and statements about the same subjects, with requests meant for people. " +
+		"WildGuard is not used for the data head. Tests check that generated text contains no held-out row and shares no " +
+		"run of eight words with one; that check removed a few generated items (two harmful-code snippets and a phrase " +
+		"of the code-planting template, and three plain tasks) that resembled held-out BIPIA rows. The harmful-code " +
+		"snippets of the prompt head still cover the same kinds of behaviour as some held-out code_attack " +
+		"sub-categories (keylogging, screen scraping, denial of service), so its code_attack figure is optimistic.",
+	"**Before and after** (held out, rules + model, balanced). Previous model (one head): bipia TPR 80.0% (100/125) — " +
+		"code_attack 100% (50/50), text_attack 66.7% (50/75) — FPR 0.00% (0/285); WildGuard FPR 0.00% (0/289). " +
+		"Channel-blind the new model is on a par (tables below). Channel-aware, the data channel finds planted plain " +
+		"tasks that the prompt head cannot (text_attack rises from 66.7% to about 80%), but at a cost: some code " +
+		"answers addressed to their asker (\"You should make x a numpy array\") and the odd table score as requests, " +
+		"so bipia's FPR is about 2% against the 1% target, and the data channel is opt-in (the memory guard's " +
+		"`InjectionChannel`, `InjectionOptions.Channel`). In cross-validation on the training split the false " +
+		"positives of the data head score close to 1, so a higher threshold does not remove them: the head needs more " +
+		"varied ordinary data (negatives) than the generator and BIPIA's 95 training e-mails and code answers give. " +
+		"Speed (instructions per 1 KiB check, `valgrind --tool=callgrind`, repeatable under load): before 299k; now " +
+		"215k in the prompt channel (features: three grams summed per byte at once; the rest of the gain is faster " +
+		"normalising elsewhere in the package) and 277k in the data channel (both heads, the data head without grams).",
 }

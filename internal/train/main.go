@@ -32,6 +32,8 @@ func run(ctx context.Context, args []string) error {
 	corpora := fs.String("corpora", "../shared/corpora", "directory of the labelled corpora")
 	seed := fs.Uint64("seed", injtrain.Seed, "random seed")
 	bits := fs.Uint("bits", 18, "log2 of the number of hash buckets")
+	fold := fs.Bool("fold", false, "measure on one fifth of the training split (trained on the rest) and list its mistakes; implies -held-out-only")
+	heldOnly := fs.Bool("held-out-only", false, "print the held-out rates and stop (write no model)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,6 +44,12 @@ func run(ctx context.Context, args []string) error {
 	opts := injtrain.TrainOptions()
 	opts.Bits = uint8(*bits)
 	train, held := injtrain.Split(rows)
+	if *fold {
+		// Development view: hold out a fifth of the training split
+		// instead, and list its mistakes (the real held-out rows stay
+		// unseen).
+		train, held = injtrain.Fold(train, 5, 0)
+	}
 	m, err := injtrain.Train(ctx, train, *seed, opts)
 	if err != nil {
 		return err
@@ -49,9 +57,29 @@ func run(ctx context.Context, args []string) error {
 	for _, s := range []detect.Sensitivity{detect.SensitivityStrict, detect.SensitivityBalanced, detect.SensitivityPermissive} {
 		th := m.Threshold(s)
 		files, cats := injtrain.Measure(held, func(t string) bool { return m.Score(t) >= th })
-		fmt.Printf("held-out, model alone, %s (threshold %.2f):\n", s, th)
+		fmt.Printf("held-out, model alone, channel-blind (every row as a prompt), %s (threshold %.2f):\n", s, th)
 		injtrain.WriteTable(os.Stdout, files)
 		injtrain.WriteTable(os.Stdout, cats)
+		files, cats = injtrain.MeasureRows(held, func(r injtrain.Row) bool {
+			ch := injtrain.EvalChannel(r)
+			return m.ChannelScore(ch, r.Text) >= m.ChannelThreshold(ch, s)
+		})
+		fmt.Printf("held-out, model alone, channel-aware (questions and WildGuard as prompts, the rest as data), %s (data threshold %.2f):\n",
+			s, m.ChannelThreshold(detect.ChannelData, s))
+		injtrain.WriteTable(os.Stdout, files)
+		injtrain.WriteTable(os.Stdout, cats)
+	}
+	if *fold {
+		for _, r := range held {
+			ch := injtrain.EvalChannel(r)
+			p := m.ChannelScore(ch, r.Text)
+			if (p >= m.ChannelThreshold(ch, detect.SensitivityBalanced)) != r.Malicious() {
+				fmt.Printf("miss %s %s p=%.2f len=%d %q\n", ch, r.Category, p, len(r.Text), trunc(r.Text, 100))
+			}
+		}
+	}
+	if *heldOnly || *fold {
+		return nil
 	}
 	final, err := injtrain.Train(ctx, rows, *seed, opts)
 	if err != nil {
@@ -66,4 +94,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("wrote %s (%d bytes)\n", *out, len(data))
 	return nil
+}
+
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

@@ -3,8 +3,10 @@ package injtrain
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/agentos/agentos/detect"
 )
@@ -30,6 +32,22 @@ func Split(rows []Row) (train, held []Row) {
 	return train, held
 }
 
+// Fold splits rows into k parts by a hash of the text and returns all but
+// part i (for training) and part i (for measuring): cross-validation
+// within the training split.
+func Fold(rows []Row, k, i int) (rest, part []Row) {
+	for _, r := range rows {
+		h := fnv.New32a()
+		h.Write([]byte(r.Text))
+		if int(h.Sum32()/7%uint32(k)) == i {
+			part = append(part, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	return rest, part
+}
+
 // Seed is the random seed of the embedded model: the training program, the
 // quality report and the corpus tests all train with it, so that they
 // measure the same model.
@@ -38,14 +56,30 @@ const Seed = 20260401
 // TrainOptions are the training options of the embedded model (Seed is
 // set by [Train]).
 func TrainOptions() detect.ModelTrainOptions {
-	return detect.ModelTrainOptions{}
+	// The data head reads words only and its thresholds were chosen by
+	// cross-validation on the training split (go run ./internal/train -fold).
+	return detect.ModelTrainOptions{DataWordsOnly: true, DataThresholds: [3]float64{0.7, 0.9, 0.95}}
 }
 
-// Train fits a model on the given corpus rows plus the synthetic data.
+// Train fits the two-head model on the given corpus rows plus the
+// synthetic data: the prompt head on [Examples] of the rows and [Generate],
+// the data head on [DataExamples].
 func Train(ctx context.Context, rows []Row, seed uint64, opts detect.ModelTrainOptions) (*detect.Model, error) {
 	ex := append(Examples(rows), Generate(seed)...)
 	opts.Seed = seed
-	return detect.TrainModel(ctx, ex, opts)
+	return detect.TrainChannelModel(ctx, ex, DataExamples(rows, seed), opts)
+}
+
+// EvalChannel is the channel a corpus row is judged in by the
+// channel-aware evaluation: a user's question and a WildGuard prompt are
+// the user's own prompt; an e-mail, a table, a code answer and an attack
+// (which BIPIA plants inside such data) are data the agent reads.
+func EvalChannel(r Row) detect.Channel {
+	c := Category(r)
+	if r.File != "bipia.jsonl" || strings.HasSuffix(c, "_question") {
+		return detect.ChannelPrompt
+	}
+	return detect.ChannelData
 }
 
 // Rate counts one group's outcomes.
@@ -74,10 +108,16 @@ func ratio(a, b int) float64 {
 // Measure applies flag to every row and returns the rates per file and per
 // "file/category", sorted by group name.
 func Measure(rows []Row, flag func(string) bool) (perFile, perCategory []Rate) {
+	return MeasureRows(rows, func(r Row) bool { return flag(r.Text) })
+}
+
+// MeasureRows is [Measure] with a flag that sees the whole row (to choose
+// the channel by [EvalChannel], for example).
+func MeasureRows(rows []Row, flag func(Row) bool) (perFile, perCategory []Rate) {
 	files := map[string]*Rate{}
 	cats := map[string]*Rate{}
 	for _, r := range rows {
-		hit := flag(r.Text)
+		hit := flag(r)
 		for _, g := range []struct {
 			m   map[string]*Rate
 			key string
