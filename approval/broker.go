@@ -443,6 +443,29 @@ func (b *Broker) Consume(ctx context.Context, agentID, tool, argsHash string) (T
 	}
 }
 
+// ConsumeID uses the approval of request id, which must be approved,
+// unused, unexpired and bound to exactly this agent, tool and argument
+// hash; it returns the ticket with ConsumedAt set. It is Consume for a
+// caller that submitted the request itself and knows its ID. It fails with
+// ErrNotFound for an unknown ID, ErrNotApproved when the request is not
+// approved or is bound to another agent, tool or argument hash (nothing is
+// used then), ErrConsumed when it was used already, ErrExpired, ErrClosed
+// after Close and ErrNotRecorded when the Recorder fails (the approval
+// then stays unused).
+func (b *Broker) ConsumeID(ctx context.Context, id, agentID, tool, argsHash string) (Ticket, error) {
+	e, err := b.lookup(id, true)
+	if err != nil {
+		return Ticket{}, err
+	}
+	e.mu.Lock()
+	k := e.binding()
+	e.mu.Unlock()
+	if k != (binding{agentID, tool, strings.ToLower(argsHash)}) {
+		return Ticket{}, fmt.Errorf("approval: request %s is bound to another agent, tool or argument hash: %w", id, ErrNotApproved)
+	}
+	return b.consumeEntry(ctx, e)
+}
+
 // consumeEntry uses e's approval.
 func (b *Broker) consumeEntry(ctx context.Context, e *entry) (Ticket, error) {
 	e.mu.Lock()

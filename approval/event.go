@@ -41,9 +41,11 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// RequestID identifies the request.
 	RequestID string `json:"request_id"`
-	// AgentID, Syscall, Tool, ArgsHash, Rule and Policy are the request's.
+	// AgentID, Syscall, Source, Tool, ArgsHash, Rule and Policy are the
+	// request's.
 	AgentID  string `json:"agent_id"`
 	Syscall  string `json:"syscall,omitempty"`
+	Source   string `json:"source,omitempty"`
 	Tool     string `json:"tool"`
 	ArgsHash string `json:"args_hash"`
 	Rule     string `json:"rule,omitempty"`
@@ -89,7 +91,7 @@ func (t *Ticket) event(kind EventKind, now time.Time) Event {
 	r := &t.Request
 	return Event{
 		Kind: kind, Time: now, RequestID: t.ID,
-		AgentID: r.AgentID, Syscall: r.Syscall, Tool: r.Tool, ArgsHash: r.ArgsHash, Rule: r.Rule, Policy: r.Policy,
+		AgentID: r.AgentID, Syscall: r.Syscall, Source: r.Source, Tool: r.Tool, ArgsHash: r.ArgsHash, Rule: r.Rule, Policy: r.Policy,
 		Status: t.Status, Reason: t.Reason, Approvals: t.Approvals(), Quorum: r.Quorum, ExpiresAt: t.ExpiresAt,
 	}
 }

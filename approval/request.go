@@ -11,7 +11,7 @@ import (
 // Limits on request and vote fields. They keep every request small, so
 // MaxPending bounds the broker's memory.
 const (
-	// MaxNameBytes bounds AgentID, Tool, Syscall, Rule, Policy and each
+	// MaxNameBytes bounds AgentID, Tool, Syscall, Source, Rule, Policy and each
 	// approver's name.
 	MaxNameBytes = 256
 	// MaxReasonBytes bounds Request.Reason (longer reasons are cut at a
@@ -35,6 +35,11 @@ type Request struct {
 	// Syscall names the system call (for example "SYS_EXEC"); shown to
 	// approvers, not part of the binding. Optional.
 	Syscall string `json:"syscall,omitempty"`
+	// Source names where the request comes from when it is not the
+	// broker's own kernel, for example "mcp:filesystem" for a gateway
+	// asking through the daemon's API; shown to approvers and recorded,
+	// not part of the binding. Optional.
+	Source string `json:"source,omitempty"`
 	// Tool is the tool (or the syscall's tool name). Required.
 	Tool string `json:"tool"`
 	// ArgsHash is the hex SHA-256 of the action's arguments: 64 hex
@@ -175,7 +180,7 @@ func (r Request) normalize(defTimeout, maxTimeout time.Duration) (Request, error
 	if err := checkName("Request.Tool", r.Tool, true); err != nil {
 		return r, err
 	}
-	for _, f := range [...]struct{ name, v string }{{"Request.Syscall", r.Syscall}, {"Request.Rule", r.Rule}, {"Request.Policy", r.Policy}} {
+	for _, f := range [...]struct{ name, v string }{{"Request.Syscall", r.Syscall}, {"Request.Source", r.Source}, {"Request.Rule", r.Rule}, {"Request.Policy", r.Policy}} {
 		if err := checkName(f.name, f.v, false); err != nil {
 			return r, err
 		}

@@ -151,8 +151,8 @@ func TestE2EStatelessProxy(t *testing.T) {
 	if out.Echo.Result == nil || out.Echo.Result.text() != "echo: hello, stateless" {
 		t.Errorf("echo = %+v", out.Echo)
 	}
-	if e := out.Env.Error; e == nil || e.Code == nil || *e.Code != CodeDenied || !strings.Contains(string(e.Data), `"stage":"pin"`) {
-		t.Errorf("get-env = %+v, want a -32000 denial at stage pin", out.Env)
+	if e := out.Env.Error; e == nil || e.Code == nil || *e.Code != CodeDenied || !strings.Contains(string(e.Data), `"stage":"policy"`) {
+		t.Errorf("get-env = %+v, want a -32000 denial at stage policy (hidden by a rule)", out.Env)
 	}
 	if r := out.Note.Result; r == nil || strings.Contains(r.text(), "AKIAIOSFODNN7EXAMPLE") || !strings.Contains(r.text(), "Deploy at noon.") {
 		t.Errorf("read_note = %+v, want the key redacted and the rest kept", out.Note)

@@ -75,6 +75,10 @@ type Session struct {
 	waiters map[string]chan *jsonrpc.Response
 	// tools are the tools currently listed and pinned. Guarded by mu.
 	tools map[string]bool
+	// policyHidden names the tools the policy hid from the last listing,
+	// with the denial, so that calling one says which rule hid it.
+	// Guarded by mu.
+	policyHidden map[string]*DenialError
 	// listed is set once a tools/list result was processed. Guarded by mu.
 	listed bool
 	// listedAt is when the tools were last listed. Guarded by mu.
@@ -169,6 +173,7 @@ func (g *Gateway) NewSession(opts SessionOptions) (*Session, error) {
 		fromServer:      make(map[idKey]string),
 		waiters:         make(map[string]chan *jsonrpc.Response),
 		tools:           make(map[string]bool),
+		policyHidden:    make(map[string]*DenialError),
 		hiddenPrompts:   make(map[string]*DenialError),
 		hiddenResources: make(map[string]*DenialError),
 		visiblePrompts:  make(map[string]bool),
@@ -665,14 +670,44 @@ func (s *Session) callable(ctx context.Context, tool string) *DenialError {
 	s.mu.Lock()
 	stale := s.stale
 	ok := s.tools[tool]
+	hid := s.policyHidden[tool]
 	s.mu.Unlock()
 	switch {
 	case stale > 0:
 		return &DenialError{Stage: StagePin, Reason: "the server changed its tool list; the gateway is re-checking it"}
+	case !ok && hid != nil:
+		return policyHiddenDenial(tool, s.server, hid)
 	case !ok:
 		return &DenialError{Stage: StagePin, Reason: "tool " + strconv.Quote(tool) + " is not currently listed and pinned for server " + strconv.Quote(s.server)}
 	}
 	return nil
+}
+
+// policyHiddenDenial is the denial of a call to a tool the policy hid
+// from the listing: it names the rule and repeats its message.
+func policyHiddenDenial(tool, server string, hid *DenialError) *DenialError {
+	reason := "tool " + strconv.Quote(tool) + " of server " + strconv.Quote(server) + " is hidden by the policy"
+	if hid.Rule != "" {
+		reason += " (rule " + strconv.Quote(hid.Rule) + ")"
+	}
+	if hid.Reason != "" {
+		reason += ": " + hid.Reason
+	}
+	return &DenialError{Stage: StagePolicy, Rule: hid.Rule, Reason: reason}
+}
+
+// policyHiddenOf returns the tools of lr the policy hid, with why, added
+// to into (allocated when nil).
+func policyHiddenOf(lr listResult, into map[string]*DenialError) map[string]*DenialError {
+	if into == nil {
+		into = make(map[string]*DenialError)
+	}
+	for i, n := range lr.hidden {
+		if d := lr.why[i]; d != nil && d.Stage == StagePolicy {
+			into[n] = d
+		}
+	}
+	return into
 }
 
 // toolsChanged handles notifications/tools/list_changed: calls are refused
@@ -721,6 +756,7 @@ func (s *Session) relist(ctx context.Context) error {
 		close(ch)
 	}()
 	visible := make(map[string]bool)
+	hidden := make(map[string]*DenialError)
 	cursor := ""
 	for page := 0; ; page++ {
 		if page == maxListPages {
@@ -744,6 +780,7 @@ func (s *Session) relist(ctx context.Context) error {
 		for _, n := range lr.visible {
 			visible[n] = true
 		}
+		policyHiddenOf(lr, hidden)
 		if lr.next == "" {
 			break
 		}
@@ -751,6 +788,7 @@ func (s *Session) relist(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.tools = visible
+	s.policyHidden = hidden
 	s.listed = true
 	s.listedAt = s.g.clock.Now()
 	if s.generation == gen {

@@ -125,7 +125,7 @@ func testCallGoverned(t *testing.T, era string) {
 		{"allowed", mcptest.ToolEcho, map[string]any{"msg": "hi"}, "echo: hi", "", ""},
 		{"policy deny", mcptest.ToolEcho, map[string]any{"msg": "forbidden"}, "", StagePolicy, "no-forbidden-echo"},
 		{"hidden by scan", mcptest.ToolPoisoned, map[string]any{"a": 1}, "", StagePin, ""},
-		{"hidden by policy", "tool_1", nil, "", StagePin, ""},
+		{"hidden by policy", "tool_1", nil, "", StagePolicy, "hide-tool-1"},
 		{"never listed", "no_such_tool", nil, "", StagePin, ""},
 		{"approval without approver", "tool_2", map[string]any{"id": "x"}, "", StageApproval, "approve-tool-2"},
 	}

@@ -52,6 +52,7 @@ func (s *Session) clientList(ctx context.Context, m *jsonrpc.Response, raw []byt
 		s.mu.Lock()
 		if !p.cursor {
 			s.tools = make(map[string]bool)
+			s.policyHidden = make(map[string]*DenialError)
 		}
 		s.mu.Unlock()
 		s.writeClient(ctx, denialResponse(p.id, s.denialFor(err), false))
@@ -60,6 +61,7 @@ func (s *Session) clientList(ctx context.Context, m *jsonrpc.Response, raw []byt
 	s.mu.Lock()
 	if !p.cursor {
 		s.tools = make(map[string]bool, len(lr.visible))
+		s.policyHidden = make(map[string]*DenialError, len(lr.hidden))
 		s.listed = true
 		s.listedAt = s.g.clock.Now()
 		s.stale = 0
@@ -67,6 +69,7 @@ func (s *Session) clientList(ctx context.Context, m *jsonrpc.Response, raw []byt
 	for _, n := range lr.visible {
 		s.tools[n] = true
 	}
+	policyHiddenOf(lr, s.policyHidden)
 	s.mu.Unlock()
 	if lr.out == nil {
 		s.writeClient(ctx, raw)

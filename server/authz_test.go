@@ -47,7 +47,12 @@ func TestAuthMatrix(t *testing.T) {
 		{"POST", "/v1/agents/a1/tools/echo", `{}`, self},
 		{"POST", "/v1/check", `{"agent_id":"a1","action":"echo"}`, actors},
 		{"GET", "/v1/approvals", "", anyRole},
+		{"POST", "/v1/approvals", `{"agent_id":"a1","tool":"t","args_hash":"` + strings.Repeat("ab", 32) + `","source":"mcp:x"}`, actors},
 		{"GET", "/v1/approvals/NOPE", "", anyRole},
+		// Consume and cancel: the handler hides another agent's request
+		// (404), so the other agent gets no 403 on an unknown ID.
+		{"POST", "/v1/approvals/NOPE/consume", `{"tool":"t","args_hash":"` + strings.Repeat("ab", 32) + `"}`, [5]int{anon, ok, deny, ok, ok}},
+		{"POST", "/v1/approvals/NOPE/cancel", "", [5]int{anon, ok, deny, ok, ok}},
 		{"POST", "/v1/approvals/NOPE/approve", "", adminOnly},
 		{"POST", "/v1/approvals/NOPE/deny", "", adminOnly},
 		{"GET", "/v1/audit", "", readers},

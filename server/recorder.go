@@ -122,7 +122,7 @@ var _ approval.Recorder = approvalRecorder{}
 func (r approvalRecorder) Record(ctx context.Context, e approval.Event) error {
 	args, err := json.Marshal(map[string]any{"request_id": e.RequestID, "step": e.Kind, "args_hash": e.ArgsHash,
 		"approver": e.Approver, "approve": e.Approve, "approvals": e.Approvals, "quorum": e.Quorum,
-		"status": e.Status})
+		"status": e.Status, "source": e.Source})
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,10 @@ func (s *Server) table() []route {
 		{"POST", "/v1/check", accessActors, s.handleCheck},
 
 		{"GET", "/v1/approvals", accessAnyFiltered, s.handleListApprovals},
+		{"POST", "/v1/approvals", accessActors, s.handleSubmitApproval},
 		{"GET", "/v1/approvals/{id}", accessAnyFiltered, s.handleGetApproval},
+		{"POST", "/v1/approvals/{id}/consume", accessActors, s.handleConsumeApproval},
+		{"POST", "/v1/approvals/{id}/cancel", accessActors, s.handleCancelApproval},
 		{"POST", "/v1/approvals/{id}/approve", accessAdmin, s.handleVote(true)},
 		{"POST", "/v1/approvals/{id}/deny", accessAdmin, s.handleVote(false)},
 

@@ -134,7 +134,10 @@ type Server struct {
 
 	ctx    context.Context // the server's lifetime; cancelled by Shutdown
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// waits ends with StopWaiting (or Shutdown): long polls answer at once.
+	waits     context.Context
+	stopWaits context.CancelFunc
+	wg        sync.WaitGroup
 
 	insecureLogged atomic.Int64 // unix seconds of the last insecure-mode request log
 	closed         atomic.Bool
@@ -191,6 +194,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.sessions = newSessions(s.clock, s.opts.SessionTTL, s.opts.MaxSessions)
 	s.pol = newPolicies(opts.Policy, s.opts.PolicySource, opts.PolicyCompile, s.log.With("component", "policy"), s.clock)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.waits, s.stopWaits = context.WithCancel(s.ctx)
 
 	if err := s.Reload(ctx, "start"); err != nil {
 		s.cancel()
@@ -292,6 +296,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.wg.Wait()
 	return err
 }
+
+// StopWaiting ends every long poll of GET /v1/approvals/{id}?wait= now,
+// each answering the request as it stands, and makes later ones answer at
+// once. Register it with http.Server.RegisterOnShutdown, so that draining
+// the requests in flight does not wait out their polls. It is idempotent.
+func (s *Server) StopWaiting() { s.stopWaits() }
 
 // closeParts releases what New built after a later step failed.
 func (s *Server) closeParts() {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -69,8 +70,10 @@ type wrapParams struct {
 	approveWebhook  string
 	approvalTimeout time.Duration
 	// approveVia is "elicitation" to ask approvals through the client
-	// (wrap only); "": not through the client.
+	// (wrap only), "daemon" to ask the daemon at daemonURL; "": neither.
 	approveVia string
+	// daemonURL is the daemon asked with --approve-via daemon.
+	daemonURL string
 }
 
 // gatewayStack is a gateway with everything it runs on.
@@ -124,11 +127,24 @@ func openGateway(ctx context.Context, p wrapParams, dir string, logger *slog.Log
 	st.closers = append(st.closers, func() { alog.Close() })
 	kopts := kernel.Options{Policy: engine, Auditor: alog, Logger: logger}
 	switch p.approveVia {
-	case "", approveViaElicitation:
+	case "", approveViaElicitation, approveViaDaemon:
 	default:
-		return nil, exitf(ExitUsage, "--approve-via %q: want %s", p.approveVia, approveViaElicitation)
+		return nil, exitf(ExitUsage, "--approve-via %q: want %s or %s", p.approveVia, approveViaElicitation, approveViaDaemon)
 	}
-	if p.approveWebhook != "" || p.approveVia != "" {
+	if p.daemonURL != "" && p.approveVia != approveViaDaemon {
+		return nil, exitf(ExitUsage, "--daemon-url is used only with --approve-via %s", approveViaDaemon)
+	}
+	if p.approveVia == approveViaDaemon {
+		if p.approveWebhook != "" {
+			return nil, exitf(ExitUsage, "--approve-webhook and --approve-via %s exclude each other: the daemon tells people (dashboard, its own webhook)", approveViaDaemon)
+		}
+		da, err := mcp.NewDaemonApprover(mcp.DaemonApproverOptions{URL: p.daemonURL, Token: os.Getenv(daemonTokenEnv),
+			Source: "mcp:" + p.serverName, Logger: logger})
+		if err != nil {
+			return nil, exitf(ExitUsage, "--approve-via %s (--daemon-url, $%s): %v", approveViaDaemon, daemonTokenEnv, err)
+		}
+		kopts.Approver = da
+	} else if p.approveWebhook != "" || p.approveVia != "" {
 		var hook *approval.Webhook
 		if p.approveWebhook != "" {
 			hook, err = approval.NewWebhook(approval.WebhookOptions{URL: p.approveWebhook,
@@ -185,6 +201,14 @@ func openGateway(ctx context.Context, p wrapParams, dir string, logger *slog.Log
 // through the MCP client (elicitation/create).
 const approveViaElicitation = "elicitation"
 
+// approveViaDaemon is the --approve-via value that asks approvals from the
+// daemon's broker (dashboard and API).
+const approveViaDaemon = "daemon"
+
+// daemonTokenEnv names the environment variable holding the token the
+// gateway presents to the daemon (never a flag: it would show in ps).
+const daemonTokenEnv = "AGENTOS_DAEMON_TOKEN"
+
 // webhookSecretEnv names the environment variable holding the approval
 // webhook's signing secret.
 const webhookSecretEnv = "AGENTOS_WEBHOOK_SECRET"
@@ -226,7 +250,11 @@ func newMCPWrapCmd() *cobra.Command {
 			"require_approval rules deny with their reason, unless --approve-webhook is\n" +
 			"given: then each request is posted to the webhook and waits for\n" +
 			"'agentos mcp approve ID'. With --approve-via elicitation, a client that\n" +
-			"supports MCP elicitation is asked instead (its user approves or declines).",
+			"supports MCP elicitation is asked instead (its user approves or declines).\n" +
+			"With --approve-via daemon --daemon-url URL, each request goes to a running\n" +
+			"'agentos serve' and is decided on its dashboard or with\n" +
+			"POST /v1/approvals/{id}/approve; the token is read from $" + daemonTokenEnv + ".\n" +
+			"One --approve-via value at a time.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() != 0 {
@@ -238,29 +266,114 @@ func newMCPWrapCmd() *cobra.Command {
 	addGatewayFlags(cmd, &p)
 	f := cmd.Flags()
 	f.StringVar(&p.serverName, "server-name", "", "server name for pins, policy and audit (default: from the command)")
-	f.StringVar(&p.approveVia, "approve-via", "", "'elicitation': ask the client's user about require_approval calls through MCP elicitation, when the client supports it")
+	f.StringVar(&p.approveVia, "approve-via", "", "'elicitation': ask the client's user about require_approval calls through MCP elicitation, when the client supports it; "+
+		"'daemon': ask the daemon at --daemon-url (decided on its dashboard or API; token from $"+daemonTokenEnv+")")
+	f.StringVar(&p.daemonURL, "daemon-url", "", "the daemon asked with --approve-via daemon: http://127.0.0.1:PORT (loopback) or https://...")
 	f.BoolVar(&p.allowRisky, "allow-risky", false, "launch a command the command rating calls critical")
 	return cmd
 }
 
 // serverNameOf derives a server name from a command: the package a
-// launcher runs (npx -y @scope/pkg@1 → pkg), else the program's name.
+// launcher runs (npx -y @scope/pkg@1 → pkg), else the program's name. A
+// script with a generic name (index, main, cli, server) is named after its
+// package: the "name" of the nearest package.json (without its scope),
+// else the package directory (the one holding dist, build, lib, src or
+// bin): node /x/node_modules/@scope/server-filesystem/dist/index.js →
+// server-filesystem.
 func serverNameOf(argv []string) string {
 	prog := filepath.Base(argv[0])
 	switch strings.TrimSuffix(prog, ".exe") {
 	case "npx", "uvx", "bunx", "pnpx", "node", "python", "python3", "deno", "uv", "docker":
-		for _, a := range argv[1:] {
-			if strings.HasPrefix(a, "-") || a == "run" || a == "exec" {
+		for _, arg := range argv[1:] {
+			if strings.HasPrefix(arg, "-") || arg == "run" || arg == "exec" {
 				continue
 			}
-			a = filepath.Base(a)
+			a := filepath.Base(arg)
 			if i := strings.LastIndex(a, "@"); i > 0 {
 				a = a[:i]
 			}
-			return strings.TrimSuffix(strings.TrimSuffix(a, ".js"), ".py")
+			a = strings.TrimSuffix(strings.TrimSuffix(a, ".js"), ".py")
+			for _, ext := range [...]string{".mjs", ".cjs", ".ts"} {
+				a = strings.TrimSuffix(a, ext)
+			}
+			if genericScriptName(a) {
+				if name := packageNameOf(arg); name != "" {
+					return name
+				}
+			}
+			return a
 		}
 	}
 	return prog
+}
+
+// genericScriptName reports whether a script name says nothing about
+// the server.
+func genericScriptName(name string) bool {
+	switch name {
+	case "index", "main", "cli", "server":
+		return true
+	}
+	return false
+}
+
+// buildDirName reports whether a package keeps its entry script in a
+// directory of this name.
+func buildDirName(name string) bool {
+	switch name {
+	case "dist", "build", "lib", "src", "bin":
+		return true
+	}
+	return false
+}
+
+// reServerName is what a name taken from a package may look like.
+var reServerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// packageNameOf names the package of a script: the "name" of the nearest
+// package.json (at most three directories up, scope removed), else the
+// directory holding the script (or holding its dist, build, lib, src or
+// bin directory). "": nothing usable in the script's path.
+func packageNameOf(script string) string {
+	dir := filepath.Dir(script)
+	for d, i := dir, 0; i < 3; d, i = filepath.Dir(d), i+1 {
+		if name := readPackageName(filepath.Join(d, "package.json")); name != "" {
+			return name
+		}
+		if parent := filepath.Dir(d); parent == d {
+			break
+		}
+	}
+	if buildDirName(filepath.Base(dir)) {
+		dir = filepath.Dir(dir)
+	}
+	if name := filepath.Base(dir); reServerName.MatchString(name) && name != "." && name != ".." {
+		return name
+	}
+	return ""
+}
+
+// readPackageName returns the unscoped "name" of a package.json, or "".
+func readPackageName(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var pkg struct {
+		Name string `json:"name"`
+	}
+	if err := json.NewDecoder(io.LimitReader(f, 1<<16)).Decode(&pkg); err != nil {
+		return ""
+	}
+	name := pkg.Name
+	if i := strings.LastIndex(name, "/"); i >= 0 && strings.HasPrefix(name, "@") {
+		name = name[i+1:]
+	}
+	if !reServerName.MatchString(name) {
+		return ""
+	}
+	return name
 }
 
 func runWrap(ctx context.Context, p wrapParams, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -605,6 +605,7 @@ func runServe(ctx context.Context, cfg *ServeConfig, stdout, stderr io.Writer, r
 	// SSE streams end when the server's hub closes; Shutdown would
 	// otherwise wait for them.
 	hs.RegisterOnShutdown(srv.Hub().Close)
+	hs.RegisterOnShutdown(srv.StopWaiting)
 	hs.RegisterOnShutdown(func() { _ = dash.Close() })
 	herr := hs.Shutdown(sctx)
 	kerr := srv.Shutdown(sctx)
