@@ -81,7 +81,7 @@ var allowedImports = map[string][]string{
 	"approval": {},
 	"detect":   {},
 	"kernel": {"policy", "signals", "vfs", "limit", "audit", "approval", "detect",
-		"internal/paritytest"},
+		"internal/paritytest", "internal/jsonw"},
 }
 
 func rulesFor(dir string) ([]string, bool) {

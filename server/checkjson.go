@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/agentos/agentos/internal/jsonw"
 )
 
 // fastDecoder is a request body with a decoder for its common, simple
@@ -302,68 +304,17 @@ func (r *CheckResponse) appendJSON(dst []byte) ([]byte, bool) {
 		dst = append(dst, "false"...)
 	}
 	dst = append(dst, `,"agent_id":`...)
-	dst = appendJSONString(dst, r.AgentID)
+	dst = jsonw.AppendString(dst, r.AgentID)
 	dst = append(dst, `,"action":`...)
-	dst = appendJSONString(dst, r.Action)
+	dst = jsonw.AppendString(dst, r.Action)
 	for _, f := range [...]struct{ name, v string }{
 		{`,"decision":`, r.Decision}, {`,"rule":`, r.Rule}, {`,"policy":`, r.Policy},
 		{`,"reason":`, r.Reason}, {`,"policy_version":`, r.PolicyVersion},
 	} {
 		if f.v != "" {
 			dst = append(dst, f.name...)
-			dst = appendJSONString(dst, f.v)
+			dst = jsonw.AppendString(dst, f.v)
 		}
 	}
 	return append(dst, '}', '\n'), true
-}
-
-// appendJSONString encodes s as encoding/json does, with HTML escaping.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
