@@ -25,6 +25,11 @@
 // read with a minimal parser, so the generator spends little CPU of the
 // machine it shares with the daemon.
 //
+// With -serve-noop ADDR it does not generate load but serves, on that
+// loopback address until interrupted, a no-op POST /v1/check (and POST
+// /v1/agents) on net/http: run the generator against it to measure the
+// machine's ceiling, what HTTP alone costs with this generator beside it.
+//
 // With -pid, it samples the daemon's resident set size (VmRSS in
 // /proc/<pid>/status) every -sample and prints the series, and reports the
 // daemon's CPU time (user + system, /proc/<pid>/stat) per request: the
@@ -71,6 +76,7 @@ type config struct {
 	action string
 	pid    int
 	sample time.Duration
+	noop   string // -serve-noop: serve the no-op baseline here instead
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -85,8 +91,16 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.action, "action", "search", "action to check")
 	fs.IntVar(&c.pid, "pid", 0, "daemon process id whose VmRSS to sample and CPU time to report (0: none)")
 	fs.DurationVar(&c.sample, "sample", 30*time.Second, "RSS sampling interval with -pid (at least 1s)")
+	fs.StringVar(&c.noop, "serve-noop", "", "serve a no-op /v1/check on this loopback host:port (the machine's HTTP ceiling) instead of generating load")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.noop != "" {
+		host, _, err := net.SplitHostPort(c.noop)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return nil, fmt.Errorf("-serve-noop: %q is not a loopback host:port", c.noop)
+		}
+		return c, nil
 	}
 	u, err := url.Parse(c.base)
 	if err != nil || u.Host == "" || u.Scheme != "http" {
@@ -240,11 +254,45 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.noop != "" {
+		ln, err := net.Listen("tcp", cfg.noop)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "serving the no-op baseline on http://%s\n", ln.Addr())
+		return serveNoop(ctx, ln)
+	}
 	res, err := load(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	res.print(out)
+	return nil
+}
+
+// noopCheck is the answer of the no-op baseline: an allowed check, about
+// the size of the daemon's.
+const noopCheck = `{"allowed":true,"agent_id":"load","action":"search","decision":"allow","rule":"allow-load",` +
+	`"policy":"load","policy_version":"0000000000000000000000000000000000000000000000000000000000000000"}` + "\n"
+
+// serveNoop serves the no-op baseline on ln until ctx ends: the request
+// body is read and dropped, the answer is constant.
+func serveNoop(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/check", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, noopCheck)
+	})
+	mux.HandleFunc("POST /v1/agents", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	stop := context.AfterFunc(ctx, func() { _ = hs.Close() })
+	defer stop()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
 }
 

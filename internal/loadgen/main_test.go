@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -184,5 +185,37 @@ func TestCPUTime(t *testing.T) {
 	}
 	if d <= 0 {
 		t.Errorf("cpuTime = %v after burning CPU", d)
+	}
+}
+
+// TestNoopBaseline runs the generator against the no-op baseline server:
+// every answer is a decided, allowed check.
+func TestNoopBaseline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveNoop(ctx, ln) }()
+	cfg, err := parseFlags([]string{"-url", "http://" + ln.Addr().String(), "-token", "tok", "-c", "2", "-d", "200ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.decided() == 0 || res.failed() != 0 || res.counts[allowed] != res.decided() {
+		t.Errorf("against the no-op server: %+v (first failure %q), want only allowed answers", res.counts, res.first)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serveNoop: %v", err)
+	}
+	for _, bad := range []string{"0.0.0.0:1", "example.com:80", "nonsense"} {
+		if _, err := parseFlags([]string{"-serve-noop", bad}); err == nil {
+			t.Errorf("-serve-noop %s accepted", bad)
+		}
 	}
 }
