@@ -443,7 +443,7 @@ func (p *Proxy) servePost(w http.ResponseWriter, r *http.Request, principal stri
 		http.Error(w, "Bad Request: reading the body failed", http.StatusBadRequest)
 		return
 	}
-	msg, err := jsonrpc.DecodeMessage(body)
+	msg, err := decodeMessage(body)
 	if err != nil {
 		jsonRPCError(w, http.StatusBadRequest, jsonrpc.ID{}, jsonrpc.CodeParseError, "agentos gateway: the body is not one JSON-RPC message: "+bound(err.Error(), 200))
 		return
@@ -822,7 +822,7 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, hs *httpSession,
 }
 
 func isErrorResponse(b []byte) bool {
-	m, err := jsonrpc.DecodeMessage(b)
+	m, err := decodeMessage(b)
 	if err != nil {
 		return true
 	}
@@ -1305,7 +1305,7 @@ func (h *hubConn) Write(_ context.Context, b []byte) error {
 		return ErrClosed
 	default:
 	}
-	m, err := jsonrpc.DecodeMessage(b)
+	m, err := decodeMessage(b)
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
@@ -1424,7 +1424,7 @@ func (u *upstreamConn) Write(ctx context.Context, b []byte) error {
 	if u.ctx.Err() != nil {
 		return ErrClosed
 	}
-	m, err := jsonrpc.DecodeMessage(b)
+	m, err := decodeMessage(b)
 	if err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
@@ -1524,7 +1524,7 @@ func (u *upstreamConn) post(m jsonrpc.Message, body []byte) {
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, u.hs.p.maxBody))
 		if isCall {
-			if rm, err := jsonrpc.DecodeMessage(b); err == nil {
+			if rm, err := decodeMessage(b); err == nil {
 				if r, ok := rm.(*jsonrpc.Response); ok && keyOf(r.ID) == origin && r.Error != nil {
 					u.deliver(originMsg{b: b, origin: origin, ok: true})
 					return
@@ -1546,7 +1546,7 @@ func (u *upstreamConn) post(m jsonrpc.Message, body []byte) {
 		if isCall && req.Method == methodInitialize {
 			u.noteVersion(b)
 		}
-		if rm, err := jsonrpc.DecodeMessage(b); err == nil {
+		if rm, err := decodeMessage(b); err == nil {
 			if r, ok := rm.(*jsonrpc.Response); ok && keyOf(r.ID) == origin {
 				got = true
 			}

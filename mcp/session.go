@@ -280,7 +280,7 @@ func protocolDenial(reason string) *DenialError {
 
 // fromClientMsg handles one message from the client.
 func (s *Session) fromClientMsg(ctx context.Context, raw []byte) {
-	m, err := jsonrpc.DecodeMessage(raw)
+	m, err := decodeMessage(raw)
 	if err != nil {
 		// Undecodable (or a batch, which MCP no longer allows): answer with
 		// a parse error; never forward what could not be checked.
@@ -406,7 +406,7 @@ func (s *Session) clientCancelled(params json.RawMessage) {
 
 // fromServerMsg handles one message from the server.
 func (s *Session) fromServerMsg(ctx context.Context, raw []byte) {
-	m, err := jsonrpc.DecodeMessage(raw)
+	m, err := decodeMessage(raw)
 	if err != nil {
 		s.g.log.LogAttrs(ctx, slog.LevelWarn, "dropped an undecodable message from the server", slog.String("error", err.Error()))
 		return
