@@ -459,3 +459,41 @@ func TestRequiredSetMatchesReference(t *testing.T) {
 		t.Errorf("absent required: contains = %v, %v; want false, nil", in, err)
 	}
 }
+
+// pemLabelsInput builds about n bytes of PEM BEGIN lines whose labels are
+// all spaced differently (so no search result can be reused across them)
+// and that no END line closes, followed by END lines of another label:
+// the shape that made a per-label search of the END lines cost n^1.5.
+func pemLabelsInput(n int) string {
+	var b strings.Builder
+	for i := 1; b.Len() < n/2; i++ {
+		b.WriteString("-----BEGIN RSA" + strings.Repeat(" ", i) + "PRIVATE KEY-----\nx\n")
+	}
+	for b.Len() < n {
+		b.WriteString("-----END DSA PRIVATE KEY-----\n")
+	}
+	return b.String()
+}
+
+func TestPEMLabelsLinear(t *testing.T) {
+	t.Parallel()
+	work := func(in string) int64 {
+		r := NewCredentialRedactor(CredentialRedactorOptions{})
+		r.meter = &workMeter{}
+		_ = r.Redact(in)
+		return r.meter.load()
+	}
+	const n = 1 << 16
+	small, big := work(pemLabelsInput(n)), work(pemLabelsInput(2*n))
+	if small <= 0 {
+		t.Fatal("no work counted")
+	}
+	if r := float64(big) / float64(small); r > 2.5 {
+		t.Errorf("work ratio for 2n/n bytes of differently spaced PEM labels is %.2f, want <= 2.5 (linear)", r)
+	}
+	// A block whose END matches only one of several spacings is still found.
+	in := "-----BEGIN RSA  PRIVATE KEY-----\nx\n-----BEGIN RSA PRIVATE KEY-----\nsecret\n-----END   RSA PRIVATE KEY-----\n"
+	if got := NewCredentialRedactor(CredentialRedactorOptions{}).Redact(in); strings.Contains(got, "secret") {
+		t.Errorf("Redact(%q) = %q: the matching block was not redacted", in, got)
+	}
+}

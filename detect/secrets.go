@@ -290,7 +290,7 @@ func (s *Secrets) scan(input string) []Finding {
 	slices.SortFunc(vendor, byPos)
 	slices.SortFunc(generic, byPos)
 	var cands []Finding
-	var pem map[string]int
+	var pem *pemEndLines
 	jwtRunEnd := -1
 	for _, h := range slices.Concat(vendor, generic) {
 		r := &s.rules[h.rule]
@@ -299,7 +299,8 @@ func (s *Secrets) scan(input string) []Finding {
 		switch r.id {
 		case "private-key":
 			if pem == nil {
-				pem = map[string]int{}
+				pem = indexPEMEndLines(input)
+				s.meter.add(len(input))
 			}
 			a, b, ok = s.matchPEM(input, h.pos, pem)
 		case "jwt":
@@ -434,12 +435,46 @@ func (s *Secrets) matchRule(r *secretRule, input string, pos int) (int, int, boo
 
 var pemLabel = regexp.MustCompile(`^-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----`)
 
+// pemEndLines lists the "-----END <label>-----" lines of an input by
+// label (labels have no '-', so the label is the text up to the next
+// "-----"), in ascending order, so that each BEGIN line finds its END with
+// one lookup however many differently labelled BEGIN lines there are.
+type pemEndLines map[string][]int
+
+// indexPEMEndLines indexes input's END lines in one pass: a label's end is
+// looked for only within the longest label pemLabel allows.
+func indexPEMEndLines(input string) *pemEndLines {
+	const maxLabel = 64
+	x := pemEndLines{}
+	for k := 0; k < len(input); {
+		j := strings.Index(input[k:], "-----END ")
+		if j < 0 {
+			break
+		}
+		e := k + j
+		k = e + 1
+		rest := input[e+len("-----END ") : min(len(input), e+len("-----END ")+maxLabel)]
+		if n := strings.Index(rest, "-----"); n >= 0 {
+			x[rest[:n]] = append(x[rest[:n]], e)
+		}
+	}
+	return &x
+}
+
+// next returns the first END line of label at or after from, or
+// len(input) when there is none.
+func (x *pemEndLines) next(label string, from, inputLen int) int {
+	ends := (*x)[label]
+	if i, _ := slices.BinarySearch(ends, from); i < len(ends) {
+		return ends[i]
+	}
+	return inputLen
+}
+
 // matchPEM matches a private-key block starting at pos: the BEGIN line,
 // then the END line with the same label. Without an END line, the header
 // and the key material after it are reported (a truncated key still leaks).
-// nextEnd caches, per label, the position of the next END line found, or
-// len(input) when there is none, so that many BEGIN lines cost one search.
-func (s *Secrets) matchPEM(input string, pos int, nextEnd map[string]int) (int, int, bool) {
+func (s *Secrets) matchPEM(input string, pos int, ends *pemEndLines) (int, int, bool) {
 	m := pemLabel.FindStringSubmatchIndex(input[pos:min(len(input), pos+80)])
 	if m == nil {
 		return 0, 0, false
@@ -447,15 +482,7 @@ func (s *Secrets) matchPEM(input string, pos int, nextEnd map[string]int) (int, 
 	label := input[pos+m[2] : pos+m[3]]
 	body := pos + m[1]
 	end := "-----END " + label + "-----"
-	e, ok := nextEnd[label]
-	if !ok || (e < body && e != len(input)) {
-		if j := strings.Index(input[body:], end); j >= 0 {
-			e = body + j
-		} else {
-			e = len(input)
-		}
-		nextEnd[label] = e
-	}
+	e := ends.next(label, body, len(input))
 	if e < len(input) {
 		j := e - body
 		if base64Chars(input[body:body+j]) < 16 {

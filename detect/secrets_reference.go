@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -268,8 +269,8 @@ const refScanSlack = 1 << 12
 type refScan struct {
 	boundary  int
 	prefilter int
-	noEnd     map[string]int // PEM labels known to have no END after a position
-	meter     *workMeter     // nil except in tests
+	pemEnds   *pemEndIndex // the END lines of the string, built at the first PEM search
+	meter     *workMeter   // nil except in tests
 }
 
 // newRefScan returns the state for one scan of a string of n bytes.
@@ -343,10 +344,10 @@ func (p *refPattern) findAt(s string, from int, pos []int, prefiltered bool, sc 
 		if prefiltered && len(pos) == 0 {
 			return 0, 0, false
 		}
-		if sc.noEnd == nil {
-			sc.noEnd = map[string]int{}
+		if sc.pemEnds == nil {
+			sc.pemEnds = newPEMEndIndex(s, sc.meter)
 		}
-		return findPEM(s, from, sc.noEnd, sc.meter)
+		return findPEM(s, from, sc.pemEnds, sc.meter)
 	}
 	for from <= len(s) {
 		a, b, ok := p.next(s, from, pos, prefiltered, sc)
@@ -400,12 +401,67 @@ func nextRune(s string, i int) int {
 	return i
 }
 
+// pemEndIndex lists a string's END lines by the label they close: for
+// each "-----END" followed by whitespace and then text up to the next
+// "-----", that text. A BEGIN label (letters and whitespace, ending in
+// KEY) is closed by an END line exactly when the END's text equals it, so
+// each BEGIN looks its label up once instead of rescanning every END line
+// after it — which, with many differently spaced labels, cost n^1.5.
+type pemEndIndex struct {
+	byLabel map[string][]pemEnd // ascending positions
+}
+
+// pemEnd is one END line: where it starts and where its label ends.
+type pemEnd struct {
+	at, labelEnd int
+}
+
+// newPEMEndIndex indexes the END lines of s. Finding an END's label stops
+// at the next "-----", which is at the latest the next END line, so the
+// whole index costs linear work.
+func newPEMEndIndex(s string, meter *workMeter) *pemEndIndex {
+	x := &pemEndIndex{byLabel: map[string][]pemEnd{}}
+	for k := 0; k < len(s); {
+		j := strings.Index(s[k:], "-----END")
+		if j < 0 {
+			meter.add(len(s) - k)
+			break
+		}
+		e := k + j
+		meter.add(j + 8)
+		k = e + 1
+		em, ok := pemEndAt(s[e:])
+		if !ok {
+			continue
+		}
+		rest := s[e+em:]
+		n := strings.Index(rest, "-----")
+		if n < 0 {
+			meter.add(len(rest))
+			continue
+		}
+		meter.add(n + 5)
+		label := rest[:n]
+		x.byLabel[label] = append(x.byLabel[label], pemEnd{at: e, labelEnd: e + em + n})
+	}
+	return x
+}
+
+// first returns the first END line closing label that starts at or after
+// from.
+func (x *pemEndIndex) first(label string, from int) (pemEnd, bool) {
+	ends := x.byLabel[label]
+	i, _ := slices.BinarySearchFunc(ends, from, func(e pemEnd, from int) int { return cmp.Compare(e.at, from) })
+	if i == len(ends) {
+		return pemEnd{}, false
+	}
+	return ends[i], true
+}
+
 // findPEM finds a private-key block: a BEGIN line, then the first END line
 // carrying exactly the same label (the reference's back-reference, done
-// without one). noEnd remembers labels known to have no END after a
-// position, keeping repeated searches linear. meter, if not nil, counts the
-// bytes examined.
-func findPEM(s string, from int, noEnd map[string]int, meter *workMeter) (int, int, bool) {
+// without one, through ends). meter, if not nil, counts the bytes examined.
+func findPEM(s string, from int, ends *pemEndIndex, meter *workMeter) (int, int, bool) {
 	for from < len(s) {
 		i := strings.Index(s[from:], "-----BEGIN")
 		if i < 0 {
@@ -419,30 +475,9 @@ func findPEM(s string, from int, noEnd map[string]int, meter *workMeter) (int, i
 			from = a + 1
 			continue
 		}
-		label := s[a+la : a+lb]
-		if p, ok := noEnd[label]; ok && p <= a {
-			from = a + 1
-			continue
+		if e, ok := ends.first(s[a+la:a+lb], a+mEnd); ok {
+			return a, e.labelEnd + 5, true
 		}
-		k := a + mEnd
-		for k < len(s) {
-			j := strings.Index(s[k:], "-----END")
-			if j < 0 {
-				meter.add(len(s) - k)
-				break
-			}
-			e := k + j
-			meter.add(j + 8)
-			if em, ok := pemEndAt(s[e:]); ok {
-				meter.add(em + len(label) + 5)
-				rest := s[e+em:]
-				if strings.HasPrefix(rest, label) && strings.HasPrefix(rest[len(label):], "-----") {
-					return a, e + em + len(label) + 5, true
-				}
-			}
-			k = e + 1
-		}
-		noEnd[label] = a
 		from = a + 1
 	}
 	return 0, 0, false

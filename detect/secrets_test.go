@@ -1,7 +1,10 @@
 package detect
 
 import (
+	"context"
 	"encoding/base64"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -165,5 +168,63 @@ func TestValueHelpers(t *testing.T) {
 		if got := validBasic(v); got != want {
 			t.Errorf("validBasic(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// TestSecretsPEMBlocks checks that each BEGIN line is closed by the first
+// later END line of its own label, whatever other labels come between.
+func TestSecretsPEMBlocks(t *testing.T) {
+	key := strings.Repeat("MIIEowIBAAKCAQEAx3Jv9Qk2Lm8", 4) + "\n"
+	block := func(label string) string {
+		return "-----BEGIN " + label + "-----\n" + key + "-----END " + label + "-----\n"
+	}
+	tests := []struct {
+		name, in  string
+		wantBlock string // the text of the one finding, "" for none
+	}{
+		{"one block", "x\n" + block("RSA PRIVATE KEY") + "y", block("RSA PRIVATE KEY")[:len(block("RSA PRIVATE KEY"))-1]},
+		{"an END of the label before the BEGIN does not count",
+			"-----END EC PRIVATE KEY-----\n" + block("EC PRIVATE KEY"), block("EC PRIVATE KEY")[:len(block("EC PRIVATE KEY"))-1]},
+		{"other labels between", "-----BEGIN OPENSSH PRIVATE KEY-----\n-----END DSA PRIVATE KEY-----\n" +
+			block("ENCRYPTED PRIVATE KEY"), ""},
+	}
+	s := NewSecrets(SecretsOptions{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, err := s.Scan(context.Background(), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pem []string
+			for _, f := range fs {
+				if f.Rule == "private-key" {
+					pem = append(pem, tt.in[f.Start:f.End])
+				}
+			}
+			if tt.wantBlock != "" && (len(pem) != 1 || pem[0] != tt.wantBlock) {
+				t.Errorf("private-key findings %q, want exactly %q", pem, tt.wantBlock)
+			}
+			if tt.wantBlock == "" && len(pem) == 0 {
+				t.Errorf("no private-key finding in %q", tt.in)
+			}
+		})
+	}
+	// Many differently labelled BEGIN lines without END lines, then a
+	// real block: still found (and each label is looked up, not searched).
+	var b strings.Builder
+	for i := range 2000 {
+		b.WriteString("-----BEGIN K" + strconv.Itoa(i) + " PRIVATE KEY-----\n")
+	}
+	b.WriteString(block("RSA PRIVATE KEY"))
+	fs, err := s.Scan(context.Background(), b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range fs {
+		found = found || f.Rule == "private-key" && strings.Contains(b.String()[f.Start:f.End], "END RSA PRIVATE KEY")
+	}
+	if !found {
+		t.Error("the real block after 2000 unclosed BEGIN lines was not found")
 	}
 }
