@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/agentos/agentos/detect"
+	"github.com/agentos/agentos/internal/secretkinds"
 	"github.com/agentos/agentos/internal/train/injtrain"
 )
 
@@ -362,70 +363,19 @@ func lastRuneCut(s string) int {
 	return 0
 }
 
-// anyKind marks a corpus kind that any finding answers (a catch-all rule
-// of the labelling tool).
-const anyKind = "*"
-
-// secretsKindFamily maps each corpus kind the secrets detector has a rule
-// for (the quality target applies to these only) to the finding kinds
-// that answer it; it mirrors the package's corpus test. The corpora label
-// per rule: a string one rule must not match is "clean" for that rule even
-// when another rule rightly matches it (gitleaks lists an Anthropic admin
-// key as clean for anthropic-api-key; detect-secrets lists a GitHub token
-// as clean for gitlab_token), so a row counts as flagged when a finding of
-// its kind's family is reported.
-var secretsKindFamily = map[string][]string{
-	"aws_key": {"aws_access_key"}, "aws-access-token": {"aws_access_key"},
-	"azure_storage_key": {"azure_storage_key"},
-	// detect-secrets' basic_auth is credentials in a URL.
-	"basic_auth":   {"url_password", "basic_auth"},
-	"github_token": {"github_token"}, "github-pat": {"github_token"}, "github-oauth": {"github_token"},
-	"github-app-token": {"github_token"}, "github-refresh-token": {"github_token"}, "github-fine-grained-pat": {"github_token"},
-	"gitlab_token": {"gitlab_token"}, "gitlab-pat": {"gitlab_token"}, "gitlab-pat-routable": {"gitlab_token"},
-	"gitlab-ptt": {"gitlab_token"}, "gitlab-rrt": {"gitlab_token"}, "gitlab-runner-authentication-token-routable": {"gitlab_token"},
-	"jwt": {"jwt"}, "jwt-base64": {"jwt"},
-	"npm":    {"npm_token"},
-	"openai": {"openai_api_key"}, "openai-api-key": {"openai_api_key"},
-	"pypi_token": {"pypi_token"}, "sendgrid": {"sendgrid"}, "stripe_key": {"stripe_key"}, "twilio": {"twilio"},
-	"anthropic-api-key": {"anthropic_api_key"}, "anthropic-admin-api-key": {"anthropic_admin_key"},
-	"azure-ad-client-secret": {"azure_client_secret"},
-	// gitleaks' curl rules: credentials in -H headers and in -u.
-	"curl-auth-header":    {"auth_header", "basic_auth", "bearer_token", "generic_secret"},
-	"curl-auth-user":      {"basic_auth"},
-	"gcp-service-account": {"gcp_service_account"}, "gcp-api-key": {"google_api_key"},
-	"private-key": {"private_key"}, "sidekiq-sensitive-url": {"url_password"},
-	"slack-app-token": {"slack_token"}, "slack-bot-token": {"slack_token"}, "slack-config-access-token": {"slack_token"},
-	"slack-config-refresh-token": {"slack_token"}, "slack-legacy-bot-token": {"slack_token"}, "slack-legacy-token": {"slack_token"},
-	"slack-legacy-workspace-token": {"slack_token"}, "slack-user-token": {"slack_token"}, "slack-webhook-url": {"slack_webhook"},
-	// detect-secrets' keyword plugin and gitleaks' generic-api-key are
-	// catch-all rules.
-	"keyword:c_plus_plus_test_cases": {anyKind}, "generic-api-key": {anyKind},
-	"ibm_cloud_iam": {"generic_secret"}, "softlayer": {"generic_secret"}, "cloudant": {"generic_secret"}, "ibm_cos_hmac": {"generic_secret"},
-	"notion-api-token": {"notion_token"}, "sourcegraph-access-token": {"sourcegraph_token"},
-	"telegram_token": {"telegram_token"}, "mailchimp_key": {"mailchimp_key"}, "mailchimp-api-key": {"mailchimp_key"},
-	"1password-service-account-token": {"onepassword_token"}, "vault-service-token": {"vault_token"},
-	"facebook-page-access-token": {"facebook_token"}, "atlassian-api-token": {"atlassian_token"},
-	"perplexity-api-key": {"perplexity_api_key"}, "intra42-client-secret": {"intra42_secret"},
-	"cloudflare-origin-ca-key": {"cloudflare_key"}, "artifactory-api-key": {"artifactory_token"},
-	"artifactory-reference-token": {"artifactory_token"}, "age-secret-key": {"age_secret_key"},
-}
-
 // secretsFlag flags a text when d reports a finding of a kind in family
-// (any finding for anyKind); an error flags it (fail closed).
+// (any finding for secretkinds.Any); an error flags it (fail closed).
 func secretsFlag(d detect.Detector, family []string) flagFunc {
 	return func(ctx context.Context, s string) (bool, error) {
 		fs, err := d.Scan(ctx, s)
 		if err != nil {
 			return true, err
 		}
-		for _, f := range fs {
-			for _, k := range family {
-				if k == anyKind || k == f.Kind {
-					return true, nil
-				}
-			}
+		kinds := make([]string, len(fs))
+		for i, f := range fs {
+			kinds[i] = f.Kind
 		}
-		return false, nil
+		return secretkinds.Answers(kinds, family), nil
 	}
 }
 
@@ -456,7 +406,7 @@ func (e *evaluator) secrets(ctx context.Context) (section, []target, error) {
 				return sec, nil, err
 			}
 			kind := strings.TrimPrefix(r.Kind, "gitleaks-fp:")
-			if family, ok := secretsKindFamily[kind]; ok {
+			if family, ok := secretkinds.Family(kind); ok {
 				kindHit, err := secretsFlag(d, family)(ctx, r.Text)
 				if err != nil && ctx.Err() != nil {
 					return sec, nil, err
