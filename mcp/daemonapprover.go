@@ -173,11 +173,18 @@ func (d *DaemonApprover) Approve(ctx context.Context, req kernel.ApprovalRequest
 			body.Timeout = ap.Timeout.String()
 		}
 	}
+	// The submission is not abandoned half-way when ctx ends: a request
+	// the daemon created must be known by its ID to be withdrawn, or it
+	// would wait for a person until it expires. It is bounded by d.timeout.
 	var t approval.Ticket
-	if err := d.do(ctx, http.MethodPost, "/v1/approvals", nil, body, http.StatusCreated, d.timeout, &t); err != nil {
+	if err := d.do(context.WithoutCancel(ctx), http.MethodPost, "/v1/approvals", nil, body, http.StatusCreated, d.timeout, &t); err != nil {
 		return false, "", err
 	}
 	if err := d.checkTicket(&t, req); err != nil {
+		return false, "", err
+	}
+	if err := ctx.Err(); err != nil {
+		d.cancel(ctx, t.ID, err)
 		return false, "", err
 	}
 	d.log.LogAttrs(ctx, slog.LevelInfo, "approval requested from the daemon", slog.String("id", t.ID),

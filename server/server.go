@@ -194,7 +194,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.sessions = newSessions(s.clock, s.opts.SessionTTL, s.opts.MaxSessions)
 	s.pol = newPolicies(opts.Policy, s.opts.PolicySource, opts.PolicyCompile, s.log.With("component", "policy"), s.clock)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.waits, s.stopWaits = context.WithCancel(s.ctx)
+	// Only StopWaiting (or the end of Shutdown) ends waits: Shutdown ends
+	// the polls by closing the broker, which answers them as cancelled.
+	s.waits, s.stopWaits = context.WithCancel(context.WithoutCancel(ctx))
 
 	if err := s.Reload(ctx, "start"); err != nil {
 		s.cancel()
@@ -292,6 +294,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	err := s.k.Shutdown(ctx)
 	s.broker.Close()
+	s.stopWaits()
 	s.hub.Close()
 	s.wg.Wait()
 	return err
@@ -306,6 +309,7 @@ func (s *Server) StopWaiting() { s.stopWaits() }
 // closeParts releases what New built after a later step failed.
 func (s *Server) closeParts() {
 	s.cancel()
+	s.stopWaits()
 	s.k.Close()
 	s.broker.Close()
 	s.hub.Close()
