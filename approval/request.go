@@ -185,7 +185,7 @@ func (r Request) normalize(defTimeout, maxTimeout time.Duration) (Request, error
 			return r, err
 		}
 	}
-	if !isSHA256Hex(r.ArgsHash) {
+	if !IsSHA256Hex(r.ArgsHash) {
 		return r, fieldErr("Request.ArgsHash", "want the 64 hex digits of a SHA-256, got "+strconv.Quote(truncate(r.ArgsHash, 80)))
 	}
 	r.ArgsHash = strings.ToLower(r.ArgsHash)
@@ -265,23 +265,36 @@ func voted(t *Ticket, approver string) bool {
 }
 
 func checkName(field, v string, required bool) error {
-	switch {
-	case v == "" && required:
-		return fieldErr(field, "required")
-	case len(v) > MaxNameBytes:
-		return fieldErr(field, strconv.Itoa(len(v))+" bytes, at most "+strconv.Itoa(MaxNameBytes))
-	case !utf8.ValidString(v):
-		return fieldErr(field, "not valid UTF-8")
-	}
-	for _, c := range v {
-		if c < 0x20 || c == 0x7f {
-			return fieldErr(field, "contains a control character")
-		}
+	if problem := NameProblem(v, required); problem != "" {
+		return fieldErr(field, problem)
 	}
 	return nil
 }
 
-func isSHA256Hex(s string) bool {
+// NameProblem says what is wrong with a name field of a request (an agent,
+// tool, rule, policy, source or approver): "" when v is fine, else the
+// problem, such as "required" or "contains a control character". Names
+// are at most MaxNameBytes of valid UTF-8 without control characters.
+func NameProblem(v string, required bool) string {
+	switch {
+	case v == "" && required:
+		return "required"
+	case len(v) > MaxNameBytes:
+		return strconv.Itoa(len(v)) + " bytes, at most " + strconv.Itoa(MaxNameBytes)
+	case !utf8.ValidString(v):
+		return "not valid UTF-8"
+	}
+	for _, c := range v {
+		if c < 0x20 || c == 0x7f {
+			return "contains a control character"
+		}
+	}
+	return ""
+}
+
+// IsSHA256Hex reports whether s is the 64 hex digits of a SHA-256, the
+// form of Request.ArgsHash.
+func IsSHA256Hex(s string) bool {
 	if len(s) != 64 {
 		return false
 	}

@@ -158,16 +158,7 @@ func (s *Session) AskApproval(ctx context.Context, a ElicitApproval) error {
 // requestClient sends a request of the gateway's own to the client and
 // waits for its response. When ctx ends first the request is cancelled.
 func (s *Session) requestClient(ctx context.Context, method string, params any) (*jsonrpc.Response, error) {
-	id := GatewayIDPrefix + strconv.FormatUint(s.seq.Add(1), 10)
-	rid, err := jsonrpc.MakeID(id)
-	if err != nil {
-		return nil, err
-	}
-	pb, err := json.Marshal(params)
-	if err != nil {
-		return nil, err
-	}
-	b, err := jsonrpc.EncodeMessage(&jsonrpc.Request{ID: rid, Method: method, Params: pb})
+	id, b, err := s.gatewayRequest(method, params)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +186,9 @@ func (s *Session) requestClient(ctx context.Context, method string, params any) 
 		return r, nil
 	case <-ctx.Done():
 		if s.ctx.Err() == nil {
-			s.writeClient(s.ctx, cancelledNotification(rid, "the approval is no longer awaited"))
+			if rid, err := jsonrpc.MakeID(id); err == nil {
+				s.writeClient(s.ctx, cancelledNotification(rid, "the approval is no longer awaited"))
+			}
 		}
 		return nil, ctx.Err()
 	case <-s.ctx.Done():

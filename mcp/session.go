@@ -798,19 +798,26 @@ func (s *Session) relist(ctx context.Context) error {
 	return nil
 }
 
-// request sends a request of the gateway's own to the server and waits
-// for the response.
-func (s *Session) request(ctx context.Context, method string, params any) (*jsonrpc.Response, error) {
-	id := GatewayIDPrefix + strconv.FormatUint(s.seq.Add(1), 10)
+// gatewayRequest encodes a request of the gateway's own, with the next id
+// of its namespace.
+func (s *Session) gatewayRequest(method string, params any) (id string, msg []byte, err error) {
+	id = GatewayIDPrefix + strconv.FormatUint(s.seq.Add(1), 10)
 	rid, err := jsonrpc.MakeID(id)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	pb, err := json.Marshal(params)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	b, err := jsonrpc.EncodeMessage(&jsonrpc.Request{ID: rid, Method: method, Params: pb})
+	msg, err = jsonrpc.EncodeMessage(&jsonrpc.Request{ID: rid, Method: method, Params: pb})
+	return id, msg, err
+}
+
+// request sends a request of the gateway's own to the server and waits
+// for the response.
+func (s *Session) request(ctx context.Context, method string, params any) (*jsonrpc.Response, error) {
+	id, b, err := s.gatewayRequest(method, params)
 	if err != nil {
 		return nil, err
 	}

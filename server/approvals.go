@@ -133,7 +133,7 @@ func (req *SubmitApprovalRequest) toBroker(maxTimeout time.Duration) (approval.R
 			return approval.Request{}, err
 		}
 	}
-	if !isHex64(req.ArgsHash) {
+	if !approval.IsSHA256Hex(req.ArgsHash) {
 		return approval.Request{}, fieldErr("args_hash", "want the 64 hex digits of a SHA-256")
 	}
 	if !utf8.ValidString(req.Reason) || len(req.Reason) > approval.MaxReasonBytes {
@@ -164,34 +164,10 @@ func (req *SubmitApprovalRequest) toBroker(maxTimeout time.Duration) (approval.R
 
 // checkApprovalName checks a name field of an approval request.
 func checkApprovalName(field, v string, required bool) error {
-	switch {
-	case v == "" && required:
-		return fieldErr(field, "required")
-	case len(v) > approval.MaxNameBytes:
-		return fieldErr(field, "at most "+strconv.Itoa(approval.MaxNameBytes)+" bytes")
-	case !utf8.ValidString(v):
-		return fieldErr(field, "not valid UTF-8")
-	}
-	for _, c := range v {
-		if c < 0x20 || c == 0x7f {
-			return fieldErr(field, "contains a control character")
-		}
+	if problem := approval.NameProblem(v, required); problem != "" {
+		return fieldErr(field, problem)
 	}
 	return nil
-}
-
-// isHex64 reports whether s is 64 hex digits.
-func isHex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // handleSubmitApproval registers a pending request from outside the
@@ -293,7 +269,7 @@ func (s *Server) handleConsumeApproval(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !isHex64(req.ArgsHash) {
+	if !approval.IsSHA256Hex(req.ArgsHash) {
 		s.writeError(w, r, fieldErr("args_hash", "want the 64 hex digits of a SHA-256"))
 		return
 	}
