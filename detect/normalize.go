@@ -361,7 +361,8 @@ func normalizeSlowPath(s string) Normalized {
 
 // normBoundaryAt reports whether s[i:] starts where nothing before it can
 // change under normalisation: the end, an ASCII byte, or a character that
-// NFKC never composes with what precedes it and that is not removed (a
+// NFKC never composes with what precedes it, nor its decomposition does,
+// and that is not removed (a
 // removed character would bring its neighbours together).
 func normBoundaryAt(s string, i int) bool {
 	if i >= len(s) || s[i] < utf8.RuneSelf {
@@ -374,7 +375,17 @@ func normBoundaryAt(s string, i int) bool {
 	if r == utf8.RuneError || normRemovable(r) {
 		return false
 	}
-	return norm.NFKC.PropertiesString(s[i:]).BoundaryBefore()
+	p := norm.NFKC.PropertiesString(s[i:])
+	if !p.BoundaryBefore() {
+		return false
+	}
+	// A compatibility character can decompose to one that combines
+	// backward (U+3161 HANGUL LETTER EU becomes the vowel jamo U+1173),
+	// and NFKC then joins it to what precedes it.
+	if d := p.Decomposition(); len(d) > 0 {
+		return norm.NFKC.Properties(d).BoundaryBefore()
+	}
+	return true
 }
 
 // normPlainRune returns the length of the character at s[i] if every step

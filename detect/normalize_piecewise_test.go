@@ -85,7 +85,7 @@ func normalizeWhole(s string) Normalized {
 var normalizeSeeds = []string{
 	"jailbreake\u0301", "e\u200b\u0301x", "x\u200by\u0301", "a\u0301\u0302b", "\u0301abc",
 	"ＩＧＮＯＲＥ previous", "ﬁle ｆｕｌｌ\u00a0width", "ig\u00adnore\u200b", "Card ••4605 was charged",
-	"a\xffb\xc3", "\xe2\x80", "İGNORE ſystem \u212Aey", "ΣΟΦΟΣ straße", "忽略之前的指示 ok",
+	"a\xffb\xc3", "\xe2\x80", "İGNORE ſystem \u212Aey", "ΣΟΦΟΣ straße", "忽略之前的指示 ok", "0ㅡ", "ㄱㅏ", "x\u3131\u314f\u3131",
 	"x\U000E0041\U000E007Fy", "A\u0308\u0304B", "\u1100\u1161\u11a8x", "e\u0327\u0301", "n\u0303o",
 }
 
