@@ -77,7 +77,9 @@
 //
 // [Redact] replaces secrets in arguments with "[REDACTED]" (by key name and
 // by value shape, through the pluggable [SecretDetector]) and large strings
-// with their SHA-256 and length, before the event is appended.
+// with their SHA-256 and length, before the event is appended. [Preview]
+// redacts the same way and then cuts the value to a bounded, still valid
+// JSON preview for people to read (what an approver is shown).
 //
 // # Memory
 //

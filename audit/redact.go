@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -40,7 +42,9 @@ type RedactOptions struct {
 //     in token), every string, however deeply nested, becomes
 //     "[REDACTED]" (numbers and booleans stay: "max_tokens": 100 is no
 //     secret);
-//   - any string the detector flags becomes "[REDACTED]";
+//   - any string the detector flags becomes "[REDACTED]", and so does a
+//     key it flags (renamed "[REDACTED]", "[REDACTED] 2", …, with
+//     everything under it redacted as under a secret-looking key);
 //   - any other string longer than MaxString bytes becomes
 //     {"sha256": "<hex>", "bytes": n}.
 //
@@ -50,21 +54,29 @@ func Redact(args json.RawMessage, opts RedactOptions) json.RawMessage {
 	if len(bytes.TrimSpace(args)) == 0 {
 		return nil
 	}
-	if opts.Detector == nil {
-		opts.Detector = SecretShapes{}
-	}
 	if opts.MaxString == 0 {
 		opts.MaxString = DefaultMaxString
 	}
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	v, ok := redactJSON(args, opts)
+	if !ok {
 		return mustJSON(map[string]any{"invalid_json": digest(args)})
 	}
-	r := redactor{opts: opts}
-	v = r.value(v, false, 0)
 	return mustJSON(v)
+}
+
+// redactJSON decodes args (numbers as json.Number) and redacts the value
+// in place; ok is false when args is not one JSON value.
+func redactJSON(args json.RawMessage, opts RedactOptions) (v any, ok bool) {
+	if opts.Detector == nil {
+		opts.Detector = SecretShapes{}
+	}
+	dec := json.NewDecoder(bytes.NewReader(args))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return nil, false
+	}
+	r := redactor{opts: opts}
+	return r.value(v, false, 0), true
 }
 
 // redactor walks a decoded JSON value.
@@ -87,8 +99,28 @@ func (r *redactor) value(v any, secret bool, depth int) any {
 		}
 		return x
 	case map[string]any:
+		var shaped []string
 		for k, e := range x {
+			if r.opts.Detector.IsSecret(k) {
+				shaped = append(shaped, k)
+				continue
+			}
 			x[k] = r.value(e, secret || SecretKey(k), depth+1)
+		}
+		// A key that itself holds a secret is renamed, and everything
+		// under it is treated as secret.
+		slices.Sort(shaped)
+		for _, k := range shaped {
+			e := x[k]
+			delete(x, k)
+			name := Redacted
+			for n := 2; ; n++ {
+				if _, taken := x[name]; !taken {
+					break
+				}
+				name = Redacted + " " + strconv.Itoa(n)
+			}
+			x[name] = r.value(e, true, depth+1)
 		}
 		return x
 	case []any:
@@ -124,8 +156,7 @@ var secretKeyParts = [...]string{
 // SecretKey reports whether an argument named key holds a secret (see
 // Redact).
 func SecretKey(key string) bool {
-	k := strings.ToLower(key)
-	k = strings.NewReplacer("-", "", "_", "", ".", "").Replace(k)
+	k := strings.Map(dropKeySeparator, strings.ToLower(key))
 	if strings.HasSuffix(k, "token") || strings.HasSuffix(k, "tokens") {
 		return true
 	}
@@ -135,6 +166,14 @@ func SecretKey(key string) bool {
 		}
 	}
 	return false
+}
+
+// dropKeySeparator drops the characters SecretKey ignores in key names.
+func dropKeySeparator(r rune) rune {
+	if r == '-' || r == '_' || r == '.' {
+		return -1
+	}
+	return r
 }
 
 // secretShapes matches high-signal secret formats: AWS access key ids,

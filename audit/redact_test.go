@@ -20,6 +20,8 @@ func TestRedact(t *testing.T) {
 		{name: "nested under secret key", in: `{"credentials":{"user":"u","list":["a",1]}}`, want: `{"credentials":{"list":["[REDACTED]",1],"user":"[REDACTED]"}}`},
 		{name: "secret shapes", in: `["AKIAIOSFODNN7EXAMPLE","see ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 here","xoxb-1234567890-abcdef","-----BEGIN RSA PRIVATE KEY-----\nMII","eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U","Authorization: Bearer abcdefghijklmnop1234","AKIA too short"]`,
 			want: `["[REDACTED]","[REDACTED]","[REDACTED]","[REDACTED]","[REDACTED]","[REDACTED]","AKIA too short"]`},
+		{name: "secret-shaped keys renamed", in: `{"AKIAIOSFODNN7EXAMPLE":{"a":"b","n":1},"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789":"x","[REDACTED]":"kept"}`,
+			want: `{"[REDACTED]":"kept","[REDACTED] 2":{"a":"[REDACTED]","n":1},"[REDACTED] 3":"[REDACTED]"}`},
 		{name: "large string hashed", in: `{"body":"` + big + `"}`, want: `{"body":{"bytes":5000,"sha256":"` + sha256Hex(big) + `"}}`},
 		{name: "large kept when unlimited", in: `["` + big + `"]`, opts: RedactOptions{MaxString: -1}, want: `["` + big + `"]`},
 		{name: "custom detector", in: `{"a":"magic word","b":"plain"}`, opts: RedactOptions{Detector: wordDetector("magic")}, want: `{"a":"[REDACTED]","b":"plain"}`},
