@@ -2,6 +2,7 @@ package approval_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -77,6 +78,10 @@ func TestSubmitValidates(t *testing.T) {
 		{"negative timeout", func(r *approval.Request) { r.Timeout = -time.Second }, "Request.Timeout"},
 		{"timeout above max", func(r *approval.Request) { r.Timeout = 2 * time.Hour }, "Request.Timeout"},
 		{"bad utf8 reason", func(r *approval.Request) { r.Reason = "\xff" }, "Request.Reason"},
+		{"preview not JSON", func(r *approval.Request) { r.ArgsPreview = json.RawMessage(`{"a":`) }, "Request.ArgsPreview"},
+		{"preview too large", func(r *approval.Request) {
+			r.ArgsPreview = json.RawMessage(`"` + strings.Repeat("x", approval.MaxArgsPreviewBytes) + `"`)
+		}, "Request.ArgsPreview"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,10 +95,20 @@ func TestSubmitValidates(t *testing.T) {
 	}
 	t.Run("defaults and normalization", func(t *testing.T) {
 		t.Parallel()
+		preview := json.RawMessage(`{"path":"/srv/app","password":"[REDACTED]"}`)
 		tk := mustSubmit(t, e.b, req(func(r *approval.Request) {
 			r.ArgsHash = strings.ToUpper(r.ArgsHash)
 			r.Reason = strings.Repeat("é", approval.MaxReasonBytes)
+			r.ArgsPreview = preview
 		}))
+		preview[2] = 'X' // the broker keeps its own copy
+		if got, _ := e.b.Get(tk.ID); string(got.Request.ArgsPreview) != `{"path":"/srv/app","password":"[REDACTED]"}` {
+			t.Errorf("ArgsPreview = %s, want the submitted preview, unshared", got.Request.ArgsPreview)
+		}
+		tk.Request.ArgsPreview[2] = 'Y' // tickets are copies
+		if got, _ := e.b.Get(tk.ID); got.Request.ArgsPreview[2] != 'p' {
+			t.Errorf("ArgsPreview = %s: changed through a ticket", got.Request.ArgsPreview)
+		}
 		if tk.Request.Quorum != 1 || tk.Request.Timeout != approval.DefaultTimeout || tk.Status != approval.Pending {
 			t.Errorf("ticket = %+v, want quorum 1, timeout %v, pending", tk, approval.DefaultTimeout)
 		}
@@ -697,7 +712,11 @@ func TestList(t *testing.T) {
 func TestEventsInOrder(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, approval.Options{})
-	tk := mustSubmit(t, e.b, req(func(r *approval.Request) { r.Approvers = []string{"alice", "bob"}; r.Quorum = 2 }))
+	tk := mustSubmit(t, e.b, req(func(r *approval.Request) {
+		r.Approvers = []string{"alice", "bob"}
+		r.Quorum = 2
+		r.ArgsPreview = json.RawMessage(`{"v":1}`)
+	}))
 	ctx := t.Context()
 	_, _ = e.b.Decide(ctx, tk.ID, vote("alice", true))
 	_, _ = e.b.Decide(ctx, tk.ID, vote("eve", true))
@@ -717,7 +736,7 @@ func TestEventsInOrder(t *testing.T) {
 	for i, w := range want {
 		ev := <-e.sink.ch
 		if ev.Kind != w.kind || ev.Status != w.status || ev.Approvals != w.approvals || ev.RequestID != tk.ID ||
-			ev.AgentID != "a" || ev.Tool != "deploy" || ev.ArgsHash != hash(`{"v":1}`) || ev.Quorum != 2 {
+			ev.AgentID != "a" || ev.Tool != "deploy" || ev.ArgsHash != hash(`{"v":1}`) || string(ev.ArgsPreview) != `{"v":1}` || ev.Quorum != 2 {
 			t.Errorf("event %d = %+v, want %v/%v/%d", i, ev, w.kind, w.status, w.approvals)
 		}
 	}

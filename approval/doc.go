@@ -4,14 +4,16 @@
 // # Requests and binding
 //
 // A [Request] names the agent, the tool and the hex SHA-256 of the action's
-// arguments (never the arguments themselves), plus the rule that asked, the
-// approvers allowed to vote, the quorum and a timeout. [Broker.Submit]
-// registers it under an unguessable ID; the approval that may come out of it
-// is bound to exactly that agent, tool and argument hash and is single-use:
-// [Broker.Consume] uses it once, and a different agent, tool or argument
-// hash never matches it. A caller-supplied "approved: true" means nothing:
-// only votes cast through [Broker.Decide] count, and the requesting agent
-// may never vote on its own request.
+// arguments (never the arguments themselves; for people to read, it may
+// carry a redacted, bounded preview of them, which binds nothing), plus
+// the rule that asked, the approvers allowed to vote, the quorum and a
+// timeout. [Broker.Submit] registers it under an unguessable ID; the
+// approval that may come out of it is bound to exactly that agent, tool
+// and argument hash and is single-use: [Broker.Consume] uses it once, and
+// a different agent, tool or argument hash never matches it. A
+// caller-supplied "approved: true" means nothing: only votes cast through
+// [Broker.Decide] count, and the requesting agent may never vote on its
+// own request.
 //
 // # Votes and quorum
 //
@@ -41,7 +43,8 @@
 //
 //	func (a adapter) Approve(ctx context.Context, req kernel.ApprovalRequest) (bool, string, error) {
 //		r := approval.Request{AgentID: req.AgentID, Syscall: req.Syscall.String(), Tool: req.Tool,
-//			ArgsHash: req.ArgsHash, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
+//			ArgsHash: req.ArgsHash, ArgsPreview: req.ArgsPreview, Rule: req.Rule, Policy: req.Policy,
+//			Reason: req.Reason}
 //		if ap := req.Approval; ap != nil {
 //			r.Approvers, r.Quorum, r.Timeout = ap.Approvers, ap.Quorum, ap.Timeout
 //		}

@@ -2,6 +2,8 @@ package approval
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -33,7 +35,8 @@ const (
 )
 
 // Event describes one step. It never carries the action's arguments, only
-// their hash. Its JSON form is what the webhook posts.
+// their hash and the request's redacted preview. Its JSON form is what the
+// webhook posts.
 type Event struct {
 	// Kind is the step.
 	Kind EventKind `json:"kind"`
@@ -41,15 +44,16 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// RequestID identifies the request.
 	RequestID string `json:"request_id"`
-	// AgentID, Syscall, Source, Tool, ArgsHash, Rule and Policy are the
-	// request's.
-	AgentID  string `json:"agent_id"`
-	Syscall  string `json:"syscall,omitempty"`
-	Source   string `json:"source,omitempty"`
-	Tool     string `json:"tool"`
-	ArgsHash string `json:"args_hash"`
-	Rule     string `json:"rule,omitempty"`
-	Policy   string `json:"policy,omitempty"`
+	// AgentID, Syscall, Source, Tool, ArgsHash, ArgsPreview, Rule and
+	// Policy are the request's.
+	AgentID     string          `json:"agent_id"`
+	Syscall     string          `json:"syscall,omitempty"`
+	Source      string          `json:"source,omitempty"`
+	Tool        string          `json:"tool"`
+	ArgsHash    string          `json:"args_hash"`
+	ArgsPreview json.RawMessage `json:"args_preview,omitempty"`
+	Rule        string          `json:"rule,omitempty"`
+	Policy      string          `json:"policy,omitempty"`
 	// Status is the request's status after the step.
 	Status Status `json:"status"`
 	// Reason explains the status (or, for EventVoteRejected, the refusal).
@@ -91,7 +95,8 @@ func (t *Ticket) event(kind EventKind, now time.Time) Event {
 	r := &t.Request
 	return Event{
 		Kind: kind, Time: now, RequestID: t.ID,
-		AgentID: r.AgentID, Syscall: r.Syscall, Source: r.Source, Tool: r.Tool, ArgsHash: r.ArgsHash, Rule: r.Rule, Policy: r.Policy,
+		AgentID: r.AgentID, Syscall: r.Syscall, Source: r.Source, Tool: r.Tool, ArgsHash: r.ArgsHash, ArgsPreview: slices.Clone(r.ArgsPreview),
+		Rule: r.Rule, Policy: r.Policy,
 		Status: t.Status, Reason: t.Reason, Approvals: t.Approvals(), Quorum: r.Quorum, ExpiresAt: t.ExpiresAt,
 	}
 }

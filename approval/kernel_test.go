@@ -25,7 +25,7 @@ var _ kernel.Approver = kernelApprover{}
 
 func (a kernelApprover) Approve(ctx context.Context, req kernel.ApprovalRequest) (bool, string, error) {
 	r := approval.Request{AgentID: req.AgentID, Syscall: req.Syscall.String(), Tool: req.Tool,
-		ArgsHash: req.ArgsHash, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
+		ArgsHash: req.ArgsHash, ArgsPreview: req.ArgsPreview, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
 	if ap := req.Approval; ap != nil {
 		r.Approvers, r.Quorum, r.Timeout = ap.Approvers, ap.Quorum, ap.Timeout
 	}
@@ -117,11 +117,14 @@ func TestKernelApprovalFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	args := `{"env":"prod","version":"1.2.3"}`
+	args := `{"env":"prod","version":"1.2.3","token":"s3cr3t-t0ken"}`
 
 	t.Run("approved by quorum", func(t *testing.T) {
 		done := e.exec("a", "deploy", args)
 		ev := e.sink.next(t, approval.EventSubmitted)
+		if string(ev.ArgsPreview) != `{"env":"prod","token":"[REDACTED]","version":"1.2.3"}` {
+			t.Errorf("submitted event preview = %s, want the redacted arguments", ev.ArgsPreview)
+		}
 		if ev.AgentID != "a" || ev.Tool != "deploy" || ev.ArgsHash != hash(args) || ev.Rule != "deploys-need-two" ||
 			ev.Policy != "ops" || ev.Syscall != "SYS_EXEC" || ev.Quorum != 2 || !ev.ExpiresAt.Equal(e.clock.Now().Add(time.Minute)) {
 			t.Fatalf("submitted event = %+v", ev)
@@ -328,5 +331,15 @@ func TestParitySelfApproval(t *testing.T) {
 	}
 	if ran != 27 {
 		t.Errorf("ran %d self-approval cases, want the 27 the vectors hold", ran)
+	}
+}
+
+// TestPreviewBound: the kernel's previews (audit.Preview's default
+// bound) always fit a Request.
+func TestPreviewBound(t *testing.T) {
+	t.Parallel()
+	if audit.DefaultPreviewBytes != approval.MaxArgsPreviewBytes {
+		t.Fatalf("audit.DefaultPreviewBytes = %d, approval.MaxArgsPreviewBytes = %d: want them equal",
+			audit.DefaultPreviewBytes, approval.MaxArgsPreviewBytes)
 	}
 }

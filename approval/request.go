@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,10 +23,14 @@ const (
 	// MaxOpenQuorum bounds Request.Quorum when Request.Approvers is empty
 	// (anyone but the agent may vote).
 	MaxOpenQuorum = 64
+	// MaxArgsPreviewBytes bounds Request.ArgsPreview (the default bound of
+	// audit.Preview).
+	MaxArgsPreviewBytes = 2048
 )
 
 // Request asks people to approve one action. It carries the hash of the
-// action's arguments, never the arguments themselves. The broker binds the
+// action's arguments and, for people to read, a redacted and bounded
+// preview of them; never the arguments themselves. The broker binds the
 // resulting approval to AgentID, Tool and ArgsHash: it can be used once, by
 // that agent, for that tool with exactly those arguments.
 type Request struct {
@@ -45,6 +50,13 @@ type Request struct {
 	// ArgsHash is the hex SHA-256 of the action's arguments: 64 hex
 	// digits. Required.
 	ArgsHash string `json:"args_hash"`
+	// ArgsPreview shows approvers what the action would do: its arguments
+	// as JSON with secrets redacted and long values cut, as audit.Preview
+	// returns them. The broker checks that it is valid JSON of at most
+	// MaxArgsPreviewBytes but does not redact it: pass only what
+	// audit.Preview returned (run it again on a preview received from
+	// elsewhere). Display only, not part of the binding. Optional.
+	ArgsPreview json.RawMessage `json:"args_preview,omitempty"`
 	// Rule, Policy and Reason come from the policy rule that asked for
 	// approval; shown to approvers and recorded. Optional. Reason is cut
 	// to MaxReasonBytes.
@@ -143,6 +155,7 @@ func (t *Ticket) clone() Ticket {
 	c := *t
 	c.Votes = slices.Clone(t.Votes)
 	c.Request.Approvers = slices.Clone(t.Request.Approvers)
+	c.Request.ArgsPreview = slices.Clone(t.Request.ArgsPreview)
 	return c
 }
 
@@ -189,6 +202,13 @@ func (r Request) normalize(defTimeout, maxTimeout time.Duration) (Request, error
 		return r, fieldErr("Request.ArgsHash", "want the 64 hex digits of a SHA-256, got "+strconv.Quote(truncate(r.ArgsHash, 80)))
 	}
 	r.ArgsHash = strings.ToLower(r.ArgsHash)
+	switch {
+	case len(r.ArgsPreview) > MaxArgsPreviewBytes:
+		return r, fieldErr("Request.ArgsPreview", strconv.Itoa(len(r.ArgsPreview))+" bytes, at most "+strconv.Itoa(MaxArgsPreviewBytes))
+	case len(r.ArgsPreview) > 0 && !json.Valid(r.ArgsPreview):
+		return r, fieldErr("Request.ArgsPreview", "not valid JSON")
+	}
+	r.ArgsPreview = slices.Clone(r.ArgsPreview)
 	if !utf8.ValidString(r.Reason) {
 		return r, fieldErr("Request.Reason", "not valid UTF-8")
 	}

@@ -99,7 +99,10 @@ func TestWebhookDelivers(t *testing.T) {
 	defer w.Close()
 	// A broker notifying through the webhook: the events of a real request.
 	e := newEnv(t, approval.Options{Notifier: w})
-	tk := mustSubmit(t, e.b, req(func(r *approval.Request) { r.ArgsHash = hash(`{"password":"hunter2"}`) }))
+	tk := mustSubmit(t, e.b, req(func(r *approval.Request) {
+		r.ArgsHash = hash(`{"password":"hunter2"}`)
+		r.ArgsPreview = json.RawMessage(`{"password":"[REDACTED]"}`)
+	}))
 	if _, err := e.b.Decide(t.Context(), tk.ID, vote("ops", true)); err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +126,9 @@ func TestWebhookDelivers(t *testing.T) {
 			d.header.Get("Content-Type") != "application/json" {
 			t.Errorf("delivery = %s %s, want %s", d.header, d.body, want)
 		}
-		if ev.ArgsHash != hash(`{"password":"hunter2"}`) || strings.Contains(string(d.body), "hunter2") {
-			t.Errorf("body %s: want the hash only, never argument values", d.body)
+		if ev.ArgsHash != hash(`{"password":"hunter2"}`) || string(ev.ArgsPreview) != `{"password":"[REDACTED]"}` ||
+			strings.Contains(string(d.body), "hunter2") {
+			t.Errorf("body %s: want the hash and the redacted preview only, never argument values", d.body)
 		}
 	}
 	// Deliveries are sequential: once a third arrives, two were counted.

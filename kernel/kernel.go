@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +47,10 @@ type ApprovalRequest struct {
 	// ArgsHash is the hex SHA-256 of the action's arguments as given
 	// (JSON), so an approval binds to exactly these arguments.
 	ArgsHash string
+	// ArgsPreview shows approvers what the action would do: its
+	// arguments redacted and cut to at most audit.DefaultPreviewBytes of
+	// JSON by audit.Preview. Display only; nil when there are none.
+	ArgsPreview json.RawMessage
 	// Rule, Policy and Reason come from the deciding rule.
 	Rule, Policy, Reason string
 	// Approval carries the rule's approvers, quorum and timeout.

@@ -350,12 +350,16 @@ func TestApproval(t *testing.T) {
 	for _, approve := range []bool{true, false} {
 		done := make(chan error, 1)
 		go func() {
-			_, err := e.k.Syscall(context.Background(), "a", kernel.Exec{Tool: "ask", Args: json.RawMessage(`{"x":1}`)})
+			_, err := e.k.Syscall(context.Background(), "a", kernel.Exec{Tool: "ask", Args: json.RawMessage(`{"x":1,"password":"hunter2"}`)})
 			done <- err
 		}()
 		req := <-ap.reqs
 		if req.AgentID != "a" || req.Tool != "ask" || req.Rule != "ask" || len(req.ArgsHash) != 64 {
 			t.Errorf("approval request = %+v", req)
+		}
+		// Approvers see the arguments, redacted; the hash binds them.
+		if string(req.ArgsPreview) != `{"password":"[REDACTED]","x":1}` {
+			t.Errorf("approval request preview = %s, want the redacted arguments", req.ArgsPreview)
 		}
 		ap.answers <- approve
 		err := <-done

@@ -3,6 +3,8 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/agentos/agentos/audit"
 	"github.com/agentos/agentos/limit"
 	"github.com/agentos/agentos/policy"
 	"github.com/agentos/agentos/signals"
@@ -349,10 +352,16 @@ func (k *Kernel) approve(ctx context.Context, c *call, a *Agent, d policy.Decisi
 	if k.approver == nil {
 		return deny("approval required: no approval broker configured", nil)
 	}
+	args, ok := argsJSON(c.rawArgs, c.args)
+	if !ok {
+		return deny("approval required: the arguments cannot be encoded", nil)
+	}
+	sum := sha256.Sum256(args)
 	req := ApprovalRequest{
-		AgentID: a.id, Syscall: c.sys, Tool: c.tool, ArgsHash: argsHash(c.rawArgs, c.args),
+		AgentID: a.id, Syscall: c.sys, Tool: c.tool, ArgsHash: hex.EncodeToString(sum[:]),
 		Rule: d.Rule, Policy: d.Policy, Reason: d.Reason, Approval: d.Approval,
 	}
+	req.ArgsPreview = audit.Preview(args, audit.PreviewOptions{})
 	ok, reason, err := k.approver.Approve(ctx, req)
 	switch {
 	case err != nil:

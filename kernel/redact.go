@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
 )
@@ -92,20 +90,16 @@ func redactValue(v any, depth int) (any, bool) {
 	return v, false
 }
 
-// argsHash returns the hex SHA-256 of the arguments as given (raw), or of
-// their JSON encoding (map keys sorted) when there is no raw form.
-func argsHash(raw json.RawMessage, args any) string {
-	if len(raw) == 0 {
-		if args == nil {
-			raw = json.RawMessage("{}")
-		} else {
-			b, err := json.Marshal(args)
-			if err != nil {
-				return ""
-			}
-			raw = b
-		}
+// argsJSON returns the arguments as given (raw), or their JSON encoding
+// (map keys sorted) when there is no raw form; ok is false when they
+// cannot be encoded.
+func argsJSON(raw json.RawMessage, args any) (b json.RawMessage, ok bool) {
+	switch {
+	case len(raw) > 0:
+		return raw, true
+	case args == nil:
+		return json.RawMessage("{}"), true
 	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:])
+	b, err := json.Marshal(args)
+	return b, err == nil
 }

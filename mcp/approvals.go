@@ -104,7 +104,7 @@ func (a *Approvals) Close() error { return a.b.Close() }
 // the exchange directory.
 func (a *Approvals) Approve(ctx context.Context, req kernel.ApprovalRequest) (bool, string, error) {
 	r := approval.Request{AgentID: req.AgentID, Syscall: req.Syscall.String(), Tool: req.Tool,
-		ArgsHash: req.ArgsHash, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
+		ArgsHash: req.ArgsHash, ArgsPreview: req.ArgsPreview, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
 	if ap := req.Approval; ap != nil {
 		r.Approvers, r.Quorum, r.Timeout = ap.Approvers, ap.Quorum, ap.Timeout
 	}
@@ -182,17 +182,19 @@ func (a *Approvals) approveByElicitation(ctx context.Context, c *call, approver 
 }
 
 // PendingApproval is what the exchange directory holds for a request
-// awaiting votes.
+// awaiting votes. ArgsPreview is the call's arguments, redacted and
+// bounded (see audit.Preview), for the person deciding.
 type PendingApproval struct {
-	ID        string    `json:"id"`
-	AgentID   string    `json:"agent_id"`
-	Tool      string    `json:"tool"`
-	ArgsHash  string    `json:"args_hash"`
-	Rule      string    `json:"rule,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	Approvals int       `json:"approvals"`
-	Quorum    int       `json:"quorum"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID          string          `json:"id"`
+	AgentID     string          `json:"agent_id"`
+	Tool        string          `json:"tool"`
+	ArgsHash    string          `json:"args_hash"`
+	ArgsPreview json.RawMessage `json:"args_preview,omitempty"`
+	Rule        string          `json:"rule,omitempty"`
+	Reason      string          `json:"reason,omitempty"`
+	Approvals   int             `json:"approvals"`
+	Quorum      int             `json:"quorum"`
+	ExpiresAt   time.Time       `json:"expires_at"`
 }
 
 // reApprovalID is the shape of a broker request ID (also a safe file
@@ -207,8 +209,8 @@ func (a *Approvals) Notify(e approval.Event) {
 		switch {
 		case e.Status == approval.Pending:
 			b, err := json.MarshalIndent(PendingApproval{ID: e.RequestID, AgentID: e.AgentID, Tool: e.Tool,
-				ArgsHash: e.ArgsHash, Rule: e.Rule, Reason: e.Reason, Approvals: e.Approvals, Quorum: e.Quorum,
-				ExpiresAt: e.ExpiresAt}, "", "  ")
+				ArgsHash: e.ArgsHash, ArgsPreview: e.ArgsPreview, Rule: e.Rule, Reason: e.Reason, Approvals: e.Approvals,
+				Quorum: e.Quorum, ExpiresAt: e.ExpiresAt}, "", "  ")
 			if err == nil {
 				err = writeFileAtomic(path, b)
 			}

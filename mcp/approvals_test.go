@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -46,7 +47,7 @@ func TestApprovalsStandaloneFlow(t *testing.T) {
 		var res *sdk.CallToolResult
 		go func() {
 			var err error
-			res, err = e.cs.CallTool(ctx, &sdk.CallToolParams{Name: "tool_2", Arguments: map[string]any{"id": tc.name}})
+			res, err = e.cs.CallTool(ctx, &sdk.CallToolParams{Name: "tool_2", Arguments: map[string]any{"id": tc.name, "api_key": "k-" + tc.name}})
 			done <- err
 		}()
 		var sub approval.Event
@@ -58,6 +59,15 @@ func TestApprovalsStandaloneFlow(t *testing.T) {
 		pending, err := ListPending(dir)
 		if err != nil || len(pending) != 1 || pending[0].ID != sub.RequestID || pending[0].Tool != "tool_2" {
 			t.Fatalf("%s: pending = %+v, %v", tc.name, pending, err)
+		}
+		// Whoever decides sees the arguments, redacted.
+		if got, err := audit.CanonicalJSON(pending[0].ArgsPreview); err != nil || string(got) != `{"api_key":"[REDACTED]","id":"`+tc.name+`"}` {
+			t.Errorf("%s: pending args_preview = %s, want the arguments with api_key redacted", tc.name, pending[0].ArgsPreview)
+		}
+		for _, ev := range e.events(audit.KindApproval) {
+			if strings.Contains(string(ev.Args), "k-"+tc.name) {
+				t.Errorf("%s: an approval step in the audit log shows the secret: %s", tc.name, ev.Args)
+			}
 		}
 		if err := WriteVote(dir, "no-such-request-id", ApprovalVote{Approver: "alice", Approve: true}); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("vote for an unknown request: %v", err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/approval"
+	"github.com/agentos/agentos/audit"
 	"github.com/agentos/agentos/kernel"
 )
 
@@ -61,7 +62,8 @@ type DaemonApproverOptions struct {
 
 // DaemonApprover is a kernel.Approver that asks the daemon's approval
 // broker: each require_approval call of the gateway is submitted with
-// POST /v1/approvals (the hash of its arguments, never the arguments), so
+// POST /v1/approvals (the hash of its arguments and, for the person
+// deciding, their redacted and bounded preview; never the arguments), so
 // that a person decides it on the daemon's dashboard or through its API;
 // the gateway long-polls the request and, once it is approved, uses the
 // approval once with POST /v1/approvals/{id}/consume, bound to the same
@@ -150,23 +152,28 @@ func loopbackHost(host string) bool {
 
 // daemonSubmit is the body of POST /v1/approvals.
 type daemonSubmit struct {
-	AgentID   string   `json:"agent_id"`
-	Tool      string   `json:"tool"`
-	ArgsHash  string   `json:"args_hash"`
-	Rule      string   `json:"rule,omitempty"`
-	Policy    string   `json:"policy,omitempty"`
-	Reason    string   `json:"reason,omitempty"`
-	Approvers []string `json:"approvers,omitempty"`
-	Quorum    int      `json:"quorum,omitempty"`
-	Timeout   string   `json:"timeout,omitempty"`
-	Source    string   `json:"source"`
+	AgentID     string          `json:"agent_id"`
+	Tool        string          `json:"tool"`
+	ArgsHash    string          `json:"args_hash"`
+	ArgsPreview json.RawMessage `json:"args_preview,omitempty"`
+	Rule        string          `json:"rule,omitempty"`
+	Policy      string          `json:"policy,omitempty"`
+	Reason      string          `json:"reason,omitempty"`
+	Approvers   []string        `json:"approvers,omitempty"`
+	Quorum      int             `json:"quorum,omitempty"`
+	Timeout     string          `json:"timeout,omitempty"`
+	Source      string          `json:"source"`
 }
 
 // Approve implements kernel.Approver: submit, long-poll until decided,
 // then use the approval once. Any error denies.
 func (d *DaemonApprover) Approve(ctx context.Context, req kernel.ApprovalRequest) (bool, string, error) {
 	body := daemonSubmit{AgentID: req.AgentID, Tool: req.Tool, ArgsHash: req.ArgsHash, Rule: req.Rule,
-		Policy: req.Policy, Reason: bound(req.Reason, approval.MaxReasonBytes), Source: d.source}
+		Policy: req.Policy, Reason: bound(req.Reason, approval.MaxReasonBytes), Source: d.source,
+		// The kernel's preview, bounded to what the daemon accepts (a
+		// preview of a preview is the same preview). The daemon redacts
+		// it again on its side.
+		ArgsPreview: audit.Preview(req.ArgsPreview, audit.PreviewOptions{MaxBytes: approval.MaxArgsPreviewBytes})}
 	if ap := req.Approval; ap != nil {
 		body.Approvers, body.Quorum = ap.Approvers, ap.Quorum
 		if ap.Timeout > 0 {

@@ -209,13 +209,13 @@ func TestDaemonApprovals(t *testing.T) {
 					if tk.Request.Source != "mcp:fixture" || tk.Request.Rule != "approve-tool-2" || tk.Request.Tool != "tool_2" {
 						t.Errorf("pending request = %+v", tk.Request)
 					}
+					d.checkPreview(t, tk.ID)
 					tt.act(t, d, tk)
 				}()
 			} else {
 				close(decided)
 			}
-			args := map[string]any{"id": "7"}
-			r, err := e.cs.CallTool(ctx, &sdk.CallToolParams{Name: "tool_2", Arguments: args})
+			r, err := e.cs.CallTool(ctx, &sdk.CallToolParams{Name: "tool_2", Arguments: previewArgs})
 			<-decided
 			if tt.allowed {
 				if err != nil || r.IsError || resultText(r) != "ok" {
@@ -244,6 +244,38 @@ func TestDaemonApprovals(t *testing.T) {
 				t.Errorf("denial = %+v, want stage approval with %q", dn, tt.wantReason)
 			}
 		})
+	}
+}
+
+// previewArgs are the arguments of the held call: what the approver must
+// see, and secrets the approver must not.
+var previewArgs = map[string]any{"id": "7", "limit": 10, "password": "hunter2-correct-horse",
+	"note": "use " + mcptest.FakeAWSKey + " for the upload"}
+
+// checkPreview checks what an approver reading request id through the
+// daemon's API (GET /v1/approvals/{id}, as admin) sees: the held call's
+// arguments, redacted, and no secret. It may run outside the test's
+// goroutine.
+func (d *daemon) checkPreview(t *testing.T, id string) {
+	t.Helper()
+	var raw json.RawMessage
+	if code := d.api("GET", "/v1/approvals/"+id, d.admin, nil, &raw); code != http.StatusOK {
+		t.Errorf("GET /v1/approvals/%s: %d", id, code)
+		return
+	}
+	for _, secret := range []string{"hunter2-correct-horse", mcptest.FakeAWSKey} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("the approver sees the secret %q: %s", secret, raw)
+		}
+	}
+	var tk approval.Ticket
+	if err := json.Unmarshal(raw, &tk); err != nil {
+		t.Errorf("GET /v1/approvals/%s: %v", id, err)
+		return
+	}
+	got, err := audit.CanonicalJSON(tk.Request.ArgsPreview)
+	if want := `{"id":"7","limit":10,"note":"[REDACTED]","password":"[REDACTED]"}`; err != nil || string(got) != want {
+		t.Errorf("the approver sees args_preview %s (%v), want %s", tk.Request.ArgsPreview, err, want)
 	}
 }
 

@@ -204,6 +204,10 @@ func TestE2EApprovalServerFilesystem(t *testing.T) {
 			if sub.Tool != "write_file" || sub.Rule != "ask-before-writing" || sub.Status != approval.Pending {
 				t.Fatalf("submitted event = %+v", sub)
 			}
+			// The webhook tells what the call would do.
+			if !strings.Contains(string(sub.ArgsPreview), `"content":"written after review"`) {
+				t.Errorf("submitted event args_preview = %s, want the call's arguments", sub.ArgsPreview)
+			}
 			// The call is held: no answer and no file while the vote is
 			// outstanding.
 			select {
@@ -215,7 +219,8 @@ func TestE2EApprovalServerFilesystem(t *testing.T) {
 				t.Fatalf("%s exists before the vote: %v", tc.file, err)
 			}
 			list := agentosCmd(t, "mcp", "approve", "--data-dir", data)
-			if !strings.Contains(list, sub.RequestID) || !strings.Contains(list, "write_file") {
+			if !strings.Contains(list, sub.RequestID) || !strings.Contains(list, "write_file") ||
+				!strings.Contains(list, `"content":"written after review"`) {
 				t.Fatalf("agentos mcp approve lists %q, want request %s", list, sub.RequestID)
 			}
 			agentosCmd(t, append([]string{"mcp", "approve", sub.RequestID, "--data-dir", data}, tc.vote...)...)

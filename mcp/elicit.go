@@ -74,14 +74,11 @@ func (s *Session) elicitor() string {
 // to the client's user.
 type ElicitApproval struct {
 	Tool, Rule, Reason string
-	// Args are the call's arguments as sent (they are redacted before
-	// being shown).
+	// Args are the call's arguments as sent (JSON). They are shown as
+	// audit.Preview gives them: redacted and bounded, as on the daemon's
+	// approvals page.
 	Args json.RawMessage
 }
-
-// maxElicitArgs bounds the redacted arguments shown in an approval
-// question.
-const maxElicitArgs = 2000
 
 // approvalSchema is the requested schema of an approval question: one
 // required boolean.
@@ -108,11 +105,11 @@ func (s *Session) approvalMessage(a ElicitApproval) string {
 		b.WriteString("\n")
 	}
 	args := "{}"
-	if len(a.Args) > 0 {
-		args = string(audit.Redact(a.Args, audit.RedactOptions{}))
+	if p := audit.Preview(a.Args, audit.PreviewOptions{}); p != nil {
+		args = string(p)
 	}
 	b.WriteString("Arguments (secrets redacted): ")
-	b.WriteString(bound(args, maxElicitArgs))
+	b.WriteString(args)
 	b.WriteString("\nApprove this call?")
 	return b.String()
 }

@@ -1,14 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"github.com/agentos/agentos/approval"
+	"github.com/agentos/agentos/audit"
 )
 
 // VoteRequest is the optional body of POST /v1/approvals/{id}/approve and
@@ -80,7 +83,8 @@ const MaxApprovalWait = 60 * time.Second
 // (an MCP gateway), which the daemon's broker holds, shows on the
 // dashboard, records in the audit log and subjects to its fatigue limit
 // like the requests of its own kernel. It carries the hash of the action's
-// arguments, never the arguments.
+// arguments and, for approvers to read, a redacted preview of them; never
+// the arguments.
 type SubmitApprovalRequest struct {
 	// AgentID is the agent asking. Required; an agent token may only name
 	// its own agent.
@@ -90,6 +94,12 @@ type SubmitApprovalRequest struct {
 	// ArgsHash is the hex SHA-256 of the action's arguments (64 hex
 	// digits). Required.
 	ArgsHash string `json:"args_hash"`
+	// ArgsPreview shows approvers what the action would do: its arguments
+	// as JSON with secrets redacted and long values cut (audit.Preview),
+	// at most approval.MaxArgsPreviewBytes as sent. The daemon redacts and
+	// bounds it again: it never trusts the submitter to have done so.
+	// Display only, not part of the binding. Optional.
+	ArgsPreview json.RawMessage `json:"args_preview,omitempty"`
 	// Rule, Policy and Reason come from the rule that asked for approval.
 	// Optional.
 	Rule   string `json:"rule,omitempty"`
@@ -150,7 +160,11 @@ func (req *SubmitApprovalRequest) toBroker(maxTimeout time.Duration) (approval.R
 	if req.Quorum < 0 || req.Quorum > approval.MaxOpenQuorum {
 		return approval.Request{}, fieldErr("quorum", "want an integer from 0 (meaning 1) to "+strconv.Itoa(approval.MaxOpenQuorum))
 	}
-	r := approval.Request{AgentID: req.AgentID, Tool: req.Tool, ArgsHash: req.ArgsHash, Rule: req.Rule,
+	preview, err := submittedPreview(req.ArgsPreview)
+	if err != nil {
+		return approval.Request{}, err
+	}
+	r := approval.Request{AgentID: req.AgentID, Tool: req.Tool, ArgsHash: req.ArgsHash, ArgsPreview: preview, Rule: req.Rule,
 		Policy: req.Policy, Reason: req.Reason, Approvers: req.Approvers, Quorum: req.Quorum, Source: req.Source}
 	if req.Timeout != "" {
 		d, err := time.ParseDuration(req.Timeout)
@@ -160,6 +174,22 @@ func (req *SubmitApprovalRequest) toBroker(maxTimeout time.Duration) (approval.R
 		r.Timeout = d
 	}
 	return r, nil
+}
+
+// submittedPreview checks a submitted args_preview (JSON of at most
+// approval.MaxArgsPreviewBytes) and redacts and bounds it again with
+// audit.Preview, whatever the submitter did. Absent (or null): nil.
+func submittedPreview(p json.RawMessage) (json.RawMessage, error) {
+	p = bytes.TrimSpace(p)
+	switch {
+	case len(p) == 0 || string(p) == "null":
+		return nil, nil
+	case len(p) > approval.MaxArgsPreviewBytes:
+		return nil, fieldErr("args_preview", strconv.Itoa(len(p))+" bytes, at most "+strconv.Itoa(approval.MaxArgsPreviewBytes))
+	case !json.Valid(p):
+		return nil, fieldErr("args_preview", "not valid JSON")
+	}
+	return audit.Preview(p, audit.PreviewOptions{MaxBytes: approval.MaxArgsPreviewBytes}), nil
 }
 
 // checkApprovalName checks a name field of an approval request.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/approval"
+	"github.com/agentos/agentos/audit"
 	"github.com/agentos/agentos/kernel"
 	"github.com/agentos/agentos/limit"
 	"github.com/agentos/agentos/policy"
@@ -182,9 +183,10 @@ func policyRule(s *Server, pol, rule string) (ruleInfo, bool) {
 	return s.pol.rule(pol, rule)
 }
 
-// checkArgsHash binds a check's approval to its action's target and
-// arguments: the hex SHA-256 of their JSON (object keys sorted).
-func checkArgsHash(req *CheckRequest) (string, error) {
+// checkArgs returns the JSON (object keys sorted) of a check's action's
+// target and arguments, and its hex SHA-256, to which the check's approval
+// is bound.
+func checkArgs(req *CheckRequest) (json.RawMessage, string, error) {
 	args := req.Args
 	if req.Target != "" {
 		m := make(map[string]any, len(args)+1)
@@ -199,16 +201,16 @@ func checkArgsHash(req *CheckRequest) (string, error) {
 	}
 	b, err := json.Marshal(args)
 	if err != nil {
-		return "", fieldErr("args", "not encodable: "+err.Error())
+		return nil, "", fieldErr("args", "not encodable: "+err.Error())
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return b, hex.EncodeToString(sum[:]), nil
 }
 
 // checkApproval completes a require_approval decision of /v1/check.
 func (s *Server) checkApproval(r *http.Request, req *CheckRequest, ri ruleInfo, out *CheckResponse) error {
 	ctx := r.Context()
-	hash, err := checkArgsHash(req)
+	args, hash, err := checkArgs(req)
 	if err != nil {
 		return err
 	}
@@ -266,7 +268,8 @@ func (s *Server) checkApproval(r *http.Request, req *CheckRequest, ri ruleInfo, 
 		}
 	}
 	ar := approval.Request{AgentID: req.AgentID, Syscall: kernel.SysCheckPolicy.String(), Tool: req.Action,
-		ArgsHash: hash, Rule: out.Rule, Policy: out.Policy, Reason: out.Reason}
+		ArgsHash: hash, ArgsPreview: audit.Preview(args, audit.PreviewOptions{}), Rule: out.Rule, Policy: out.Policy,
+		Reason: out.Reason}
 	if ri.approval != nil {
 		ar.Approvers, ar.Quorum, ar.Timeout = ri.approval.Approvers, ri.approval.Quorum, ri.approval.Timeout
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -251,7 +252,8 @@ func TestMCPApproveCommand(t *testing.T) {
 			done := make(chan result, 1)
 			go func() {
 				ok, _, err := ap.Approve(ctx, kernel.ApprovalRequest{AgentID: "mcp-client", Syscall: kernel.SysExec,
-					Tool: "write_file", ArgsHash: strings.Repeat("ab", 32), Rule: "ask-before-writing", Reason: "writes need a person"})
+					Tool: "write_file", ArgsHash: strings.Repeat("ab", 32), Rule: "ask-before-writing", Reason: "writes need a person",
+					ArgsPreview: json.RawMessage(`{"path": "/srv/notes.txt", "token": "[REDACTED]"}`)})
 				done <- result{ok, err}
 			}()
 			var id string
@@ -262,7 +264,8 @@ func TestMCPApproveCommand(t *testing.T) {
 				}
 			}
 			code, out, errOut := run(t, "", "mcp", "approve", "--data-dir", data)
-			if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "write_file") || !strings.Contains(out, "ask-before-writing") {
+			if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "write_file") || !strings.Contains(out, "ask-before-writing") ||
+				!strings.Contains(out, `{"path":"/srv/notes.txt","token":"[REDACTED]"}`) {
 				t.Fatalf("approve (list) = %d %q %q, want the request %s", code, out, errOut, id)
 			}
 			code, _, errOut = run(t, "", append([]string{"mcp", "approve", "no-such-id", "--data-dir", data}, tc.args...)...)

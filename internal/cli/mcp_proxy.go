@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -248,6 +250,16 @@ func newMCPApproveCmd() *cobra.Command {
 	return cmd
 }
 
+// compactPreview puts a pending call's argument preview (already redacted
+// and bounded by the gateway) on one line; "-" when there is none.
+func compactPreview(p json.RawMessage) string {
+	var b bytes.Buffer
+	if len(p) == 0 || json.Compact(&b, p) != nil {
+		return "-"
+	}
+	return b.String()
+}
+
 func runApprove(p approveParams, args []string, stdout io.Writer) error {
 	dir, err := resolveDataDir(p.dataDir)
 	if err != nil {
@@ -264,10 +276,10 @@ func runApprove(p approveParams, args []string, stdout io.Writer) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tAGENT\tTOOL\tRULE\tVOTES\tEXPIRES\tREASON")
+		fmt.Fprintln(tw, "ID\tAGENT\tTOOL\tRULE\tVOTES\tEXPIRES\tREASON\tARGUMENTS")
 		for _, pa := range pending {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", pa.ID, pa.AgentID, pa.Tool, pa.Rule, pa.Approvals, pa.Quorum,
-				pa.ExpiresAt.Format(time.RFC3339), pa.Reason)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", pa.ID, pa.AgentID, pa.Tool, pa.Rule, pa.Approvals, pa.Quorum,
+				pa.ExpiresAt.Format(time.RFC3339), pa.Reason, compactPreview(pa.ArgsPreview))
 		}
 		return tw.Flush()
 	}

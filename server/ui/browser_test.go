@@ -269,10 +269,18 @@ func TestBrowser(t *testing.T) {
 	do("approvals page", chromedp.Navigate(d.ts.URL+"/ui/approvals"), chromedp.WaitVisible(chromedp.ID(`pending`)), live)
 	done := make(chan kernel.Result, 1)
 	go func() {
-		res, _ := k.Syscall(context.WithoutCancel(t.Context()), "worker-2", kernel.Exec{Tool: "deploy", Args: json.RawMessage(`{"env":"prod"}`)})
+		res, _ := k.Syscall(context.WithoutCancel(t.Context()), "worker-2", kernel.Exec{Tool: "deploy",
+			Args: json.RawMessage(`{"env":"prod","note":"<script>console.error('injected')</script>","password":"hunter2"}`)})
 		done <- res
 	}()
 	do("pending request appears", chromedp.WaitVisible(chromedp.CSS(`#pending button[data-action=approve]`)))
+	// The approver sees the call's arguments, redacted; hostile text in
+	// them is shown as text, never run (a script that ran would also fail
+	// the test through the console).
+	if p := text("argument preview", `#pending pre.args-preview`); !strings.Contains(p, `"note": "<script>console.error('injected')</script>"`) ||
+		!strings.Contains(p, `"password": "[REDACTED]"`) || strings.Contains(p, "hunter2") {
+		t.Errorf("argument preview = %q, want the note as text and the password redacted", p)
+	}
 	shot("approvals")
 	do("approve",
 		chromedp.SendKeys(chromedp.CSS(`#pending input[name=comment]`), "ship it"),

@@ -35,7 +35,9 @@
 // token (field csrf_token), compared in constant time with
 // [Options.CSRFToken]; a request the browser marks cross-site is refused.
 // Pages are rendered with html/template, so every value is escaped for its
-// context. The Content-Security-Policy allows scripts, styles and
+// context; that includes the argument preview the approvals page shows for
+// each pending request (redacted before it reaches the page, and text an
+// agent or a gateway controls). The Content-Security-Policy allows scripts, styles and
 // connections from the dashboard's own origin only (no 'unsafe-inline'),
 // framing is denied, and all assets (one stylesheet, one script) are
 // embedded in the binary: the dashboard loads nothing from elsewhere.

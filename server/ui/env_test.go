@@ -121,7 +121,7 @@ type approver struct{ b *approval.Broker }
 
 func (a approver) Approve(ctx context.Context, req kernel.ApprovalRequest) (bool, string, error) {
 	r := approval.Request{AgentID: req.AgentID, Syscall: req.Syscall.String(), Tool: req.Tool, ArgsHash: req.ArgsHash,
-		Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
+		ArgsPreview: req.ArgsPreview, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
 	if ap := req.Approval; ap != nil {
 		r.Approvers, r.Quorum, r.Timeout = ap.Approvers, ap.Quorum, ap.Timeout
 	}

@@ -345,6 +345,47 @@ func TestApprovals(t *testing.T) {
 	}
 }
 
+// TestApprovalPreview: the approvals page shows a held call's arguments,
+// redacted, and renders hostile text in them inert (escaped, never
+// markup).
+func TestApprovalPreview(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.spawn("worker-1")
+	sub := e.hub.Subscribe(0)
+	defer sub.Cancel()
+	args := json.RawMessage(`{"env":"prod","note":"</pre><script>alert(1)</script><img src=x onerror=alert(2)>",` +
+		`"password":"hunter2-correct-horse","key":"AKIAIOSFODNN7EXAMPLE"}`)
+	done := make(chan kernel.Result, 1)
+	go func() {
+		res, _ := e.k.Syscall(context.WithoutCancel(t.Context()), "worker-1", kernel.Exec{Tool: "deploy", Args: args})
+		done <- res
+	}()
+	id := waitApproval(t, sub)
+	status, body, _ := e.as("tok-admin").get("/ui/approvals")
+	if status != http.StatusOK {
+		t.Fatalf("approvals page: %d", status)
+	}
+	for _, raw := range []string{"<script>alert", "<img src=x", "</pre><script>", "hunter2-correct-horse", "AKIAIOSFODNN7EXAMPLE"} {
+		if strings.Contains(body, raw) {
+			t.Errorf("approvals page shows %q raw", raw)
+		}
+	}
+	for _, want := range []string{`<pre class="args-preview"`, `&#34;env&#34;: &#34;prod&#34;`,
+		`&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;`,
+		`&#34;password&#34;: &#34;[REDACTED]&#34;`, `&#34;key&#34;: &#34;[REDACTED]&#34;`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("approvals page lacks %q", want)
+		}
+	}
+	if _, err := e.broker.Decide(t.Context(), id, approval.Vote{Approver: "alice", Approve: false}); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-done; res.Code != kernel.CodePolicy {
+		t.Errorf("denied call: code %d, want %d", res.Code, kernel.CodePolicy)
+	}
+}
+
 func TestEscaping(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

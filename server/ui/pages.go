@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -46,7 +47,20 @@ func funcs(base string) template.FuncMap {
 		"path":  url.PathEscape,
 		"rate":  func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 		"state": func(s signals.State) string { return s.String() },
+
+		"preview": indentPreview,
 	}
+}
+
+// indentPreview lays out an approval request's argument preview (JSON)
+// for reading. It returns text, which the template escapes like any other:
+// the preview is attacker-influenced.
+func indentPreview(p json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, p, "", "  "); err != nil {
+		return string(p)
+	}
+	return b.String()
 }
 
 // signalForm is the data of the stop / continue / kill buttons.
