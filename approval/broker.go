@@ -386,27 +386,85 @@ func (b *Broker) Get(id string) (Ticket, error) {
 }
 
 // List returns the tickets f selects, oldest first (ties by ID): the live
-// requests and the most recent MaxHistory ended ones.
+// requests and the most recent MaxHistory ended ones. With f.Limit set it
+// copies only the tickets it returns.
 func (b *Broker) List(f Filter) []Ticket {
+	sel := b.selectEntries(f, func(t *Ticket) time.Time { return t.CreatedAt })
+	slices.SortFunc(sel, func(x, y selected) int {
+		return cmp.Or(x.at.Compare(y.at), strings.Compare(x.id, y.id))
+	})
+	return cloneSelected(sel, f)
+}
+
+// Recent returns up to n ended requests (not pending), the most recently
+// decided first (ties by ID), copying only those it returns.
+func (b *Broker) Recent(n int) []Ticket {
+	f := Filter{Limit: n}
+	sel := b.selectEntries(f, func(t *Ticket) time.Time {
+		if t.Status == Pending {
+			return time.Time{}
+		}
+		return t.DecidedAt
+	})
+	sel = slices.DeleteFunc(sel, func(s selected) bool { return s.at.IsZero() })
+	slices.SortFunc(sel, func(x, y selected) int {
+		return cmp.Or(y.at.Compare(x.at), strings.Compare(x.id, y.id))
+	})
+	return cloneSelected(sel, f)
+}
+
+// Count returns how many tickets f selects, ignoring f.Limit, without
+// copying any.
+func (b *Broker) Count(f Filter) int {
+	f.Limit = 0
+	return len(b.selectEntries(f, nil))
+}
+
+// selected is a ticket f matched, with its sort key read under its lock.
+type selected struct {
+	at time.Time
+	id string
+	e  *entry
+}
+
+// selectEntries returns the entries whose tickets f matches, each with
+// the time key gives (none when key is nil).
+func (b *Broker) selectEntries(f Filter, key func(*Ticket) time.Time) []selected {
 	b.mu.Lock()
 	entries := make([]*entry, 0, len(b.reqs))
 	for _, e := range b.reqs {
 		entries = append(entries, e)
 	}
 	b.mu.Unlock()
-	var out []Ticket
+	var sel []selected
 	for _, e := range entries {
 		e.mu.Lock()
 		if e.t.ID != "" && f.match(&e.t) {
-			out = append(out, e.t.clone())
+			s := selected{id: e.t.ID, e: e}
+			if key != nil {
+				s.at = key(&e.t)
+			}
+			sel = append(sel, s)
 		}
 		e.mu.Unlock()
 	}
-	slices.SortFunc(out, func(x, y Ticket) int {
-		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
-	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+	return sel
+}
+
+// cloneSelected copies the tickets of the first f.Limit (all when 0)
+// entries of sel. A ticket that changed meanwhile is copied as it is
+// now, provided f still selects it.
+func cloneSelected(sel []selected, f Filter) []Ticket {
+	if f.Limit > 0 && len(sel) > f.Limit {
+		sel = sel[:f.Limit]
+	}
+	var out []Ticket
+	for _, s := range sel {
+		s.e.mu.Lock()
+		if f.match(&s.e.t) {
+			out = append(out, s.e.t.clone())
+		}
+		s.e.mu.Unlock()
 	}
 	return out
 }

@@ -698,7 +698,28 @@ func TestList(t *testing.T) {
 			if got := ids(e.b.List(tt.f)); !slices.Equal(got, tt.want) {
 				t.Errorf("List(%+v) = %v, want %v", tt.f, got, tt.want)
 			}
+			want := len(tt.want)
+			if tt.f.Limit > 0 {
+				want = 3 // Count ignores the limit
+			}
+			if got := e.b.Count(tt.f); got != want {
+				t.Errorf("Count(%+v) = %d, want %d", tt.f, got, want)
+			}
 		})
+	}
+	// Recent: ended requests only, the most recently decided first.
+	if got := ids(e.b.Recent(10)); !slices.Equal(got, []string{d.ID}) {
+		t.Errorf("Recent(10) = %v, want only the denied request", got)
+	}
+	e.clock.Advance(time.Second)
+	if _, err := e.b.Decide(t.Context(), p2.ID, vote("bob", true)); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(e.b.Recent(10)); !slices.Equal(got, []string{p2.ID, d.ID}) {
+		t.Errorf("Recent(10) = %v, want [%s %s] (newest decision first)", got, p2.ID, d.ID)
+	}
+	if got := ids(e.b.Recent(1)); !slices.Equal(got, []string{p2.ID}) {
+		t.Errorf("Recent(1) = %v, want [%s]", got, p2.ID)
 	}
 	// Tickets are copies.
 	l := e.b.List(approval.Filter{AgentID: "a", Status: approval.Pending})

@@ -20,12 +20,21 @@ type VoteRequest struct {
 	Comment string `json:"comment,omitempty"`
 }
 
+// DefaultApprovalsLimit is how many requests GET /v1/approvals returns
+// (oldest first) when ?limit is not given; ?limit goes up to
+// MaxApprovalsLimit.
+const (
+	DefaultApprovalsLimit = 1000
+	MaxApprovalsLimit     = 10000
+)
+
 // handleListApprovals lists approval requests; ?status=, ?agent=, ?tool=,
 // ?mine=true (pending requests the caller may still vote on), ?limit=. An
 // agent token sees only its own agent's requests.
 func (s *Server) handleListApprovals(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := approval.Filter{AgentID: q.Get("agent"), Tool: q.Get("tool"), Status: approval.Status(q.Get("status"))}
+	f := approval.Filter{AgentID: q.Get("agent"), Tool: q.Get("tool"), Status: approval.Status(q.Get("status")),
+		Limit: DefaultApprovalsLimit}
 	switch f.Status {
 	case "", approval.Pending, approval.Approved, approval.Denied, approval.Expired, approval.Cancelled:
 	default:
@@ -34,8 +43,8 @@ func (s *Server) handleListApprovals(w http.ResponseWriter, r *http.Request) {
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 10000 {
-			s.writeError(w, r, fieldErr("limit", "want an integer from 1 to 10000"))
+		if err != nil || n < 1 || n > MaxApprovalsLimit {
+			s.writeError(w, r, fieldErr("limit", "want an integer from 1 to "+strconv.Itoa(MaxApprovalsLimit)))
 			return
 		}
 		f.Limit = n

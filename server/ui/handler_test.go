@@ -734,3 +734,32 @@ func BenchmarkPages(b *testing.B) {
 		})
 	}
 }
+
+// TestApprovalsPageBounded: with more pending requests than the page
+// lists, it shows the oldest MaxPendingShown and says how many more wait.
+func TestApprovalsPageBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	n := ui.MaxPendingShown + 7
+	for i := range n {
+		_, err := e.broker.Submit(t.Context(), approval.Request{AgentID: "worker-" + strconv.Itoa(i%50), Tool: "deploy",
+			ArgsHash: strings.Repeat("ab", 32), Reason: "bulk " + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatalf("submit %d: %v", i, err)
+		}
+	}
+	status, body, _ := e.as("tok-admin").get("/ui/approvals")
+	if status != http.StatusOK {
+		t.Fatalf("approvals page: %d", status)
+	}
+	if got := strings.Count(body, "<tr data-request="); got != ui.MaxPendingShown {
+		t.Errorf("approvals page lists %d pending requests, want %d", got, ui.MaxPendingShown)
+	}
+	if !strings.Contains(body, `id="pending-more">7 more pending`) {
+		t.Error("approvals page does not say that 7 more are pending")
+	}
+	_, body, _ = e.as("tok-admin").get("/ui/")
+	if !strings.Contains(body, `id="pending">`+strconv.Itoa(n)+`<`) {
+		t.Errorf("overview does not count %d pending approvals", n)
+	}
+}

@@ -156,7 +156,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p principal) 
 			}
 		}
 	}
-	v.Pending = len(h.opts.Approvals.List(approval.Filter{Status: approval.Pending}))
+	v.Pending = h.opts.Approvals.Count(approval.Filter{Status: approval.Pending})
 	if set := h.opts.Policy.Current(); set != nil {
 		v.PolicyVersion = set.Version()
 	}
@@ -297,24 +297,26 @@ func notice(r *http.Request) string {
 // approvalsView is the approvals page's data.
 type approvalsView struct {
 	Pending []approval.Ticket
-	Recent  []approval.Ticket
-	Notice  string
+	// More is how many pending requests are not shown.
+	More   int
+	Recent []approval.Ticket
+	Notice string
 }
 
-// approvals lists the pending requests and the last 20 decided ones.
+// MaxPendingShown bounds the pending requests the approvals page lists
+// (the oldest first); the page says how many more wait.
+const MaxPendingShown = 200
+
+// approvals lists the oldest MaxPendingShown pending requests and the last
+// 20 decided ones.
 func (h *Handler) approvals(w http.ResponseWriter, r *http.Request, p principal) error {
 	v := approvalsView{Notice: notice(r)}
-	for _, t := range h.opts.Approvals.List(approval.Filter{}) {
-		if t.Status == approval.Pending {
-			v.Pending = append(v.Pending, t)
-		} else {
-			v.Recent = append(v.Recent, t)
-		}
-	}
-	slices.SortStableFunc(v.Recent, func(a, b approval.Ticket) int { return b.DecidedAt.Compare(a.DecidedAt) })
-	if len(v.Recent) > 20 {
-		v.Recent = v.Recent[:20]
-	}
+	pending := approval.Filter{Status: approval.Pending}
+	total := h.opts.Approvals.Count(pending)
+	pending.Limit = MaxPendingShown
+	v.Pending = h.opts.Approvals.List(pending)
+	v.More = max(0, total-len(v.Pending))
+	v.Recent = h.opts.Approvals.Recent(20)
 	h.render(w, r, p, http.StatusOK, "approvals", "Approvals", v)
 	return nil
 }

@@ -73,6 +73,8 @@ type Kernel interface {
 // *approval.Broker implements it.
 type Approvals interface {
 	List(f approval.Filter) []approval.Ticket
+	Recent(n int) []approval.Ticket
+	Count(f approval.Filter) int
 	Decide(ctx context.Context, id string, v approval.Vote) (approval.Ticket, error)
 }
 
