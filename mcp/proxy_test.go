@@ -450,6 +450,33 @@ func TestProxyNeverForwardsClientToken(t *testing.T) {
 	}
 }
 
+// waitQuiet waits until no POST is in flight on any session of p: a
+// client has its response before the handler has finished, and the
+// handler's end counts as use of the session.
+func waitQuiet(t *testing.T, p *Proxy) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		busy := 0
+		p.mu.Lock()
+		for _, m := range [...]map[string]*httpSession{p.sessions, p.stateless} {
+			for _, hs := range m {
+				hs.mu.Lock()
+				busy += hs.active
+				hs.mu.Unlock()
+			}
+		}
+		p.mu.Unlock()
+		if busy == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests still in flight", busy)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestProxyIdleExpiry(t *testing.T) {
 	t.Parallel()
 	clock := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -459,8 +486,10 @@ func TestProxyIdleExpiry(t *testing.T) {
 	if _, err := alice.ListTools(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	waitQuiet(t, e.p)
 	clock.Advance(30 * time.Minute)
 	bob := e.connect(t, bobToken, "2025-11-25", nil)
+	waitQuiet(t, e.p)
 	if n := e.p.Sessions(); n != 2 {
 		t.Fatalf("sessions = %d, want 2", n)
 	}
@@ -473,6 +502,7 @@ func TestProxyIdleExpiry(t *testing.T) {
 	if _, err := bob.ListTools(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	waitQuiet(t, e.p)
 	if n := e.p.ExpireIdle(); n != 1 {
 		t.Fatalf("ExpireIdle = %d, want 1 (alice's session)", n)
 	}
