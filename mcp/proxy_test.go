@@ -514,6 +514,7 @@ func TestProxyIdleExpiry(t *testing.T) {
 	}
 	// A full table makes room by expiring idle sessions first.
 	e.connect(t, aliceToken, "2025-11-25", nil)
+	waitQuiet(t, e.p)
 	clock.Advance(2 * time.Hour)
 	third := e.connect(t, aliceToken, "2025-11-25", nil)
 	if _, err := third.ListTools(ctx, nil); err != nil {
