@@ -1,7 +1,9 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +51,11 @@ type ApprovalsOptions struct {
 	// anyone that a request waits. Requests that can be put to the user
 	// are asked through elicitation whatever this field says.
 	ElicitOnly bool
+	// StateKey signs the request states of approval questions put to
+	// stateless (2026-07-28) clients in input_required results, which the
+	// client echoes with its answer: at least 32 bytes. nil: a random key,
+	// so that states end with the process, as its pending requests do.
+	StateKey []byte
 }
 
 // Approvals is the standalone approval flow of the gateway: a
@@ -63,6 +70,9 @@ type Approvals struct {
 	hook       approval.Notifier
 	log        *slog.Logger
 	elicitOnly bool
+	// stateKey signs request states; now reads the clock.
+	stateKey []byte
+	now      func() time.Time
 }
 
 // NewApprovals returns Approvals with a broker of its own. Close it.
@@ -72,13 +82,25 @@ func NewApprovals(opts ApprovalsOptions) (*Approvals, error) {
 		return nil, errors.New("mcp: ApprovalsOptions.Dir is required")
 	case opts.Auditor == nil:
 		return nil, errors.New("mcp: ApprovalsOptions.Auditor is required")
+	case opts.StateKey != nil && len(opts.StateKey) < 32:
+		return nil, errors.New("mcp: ApprovalsOptions.StateKey: want at least 32 bytes")
 	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mcp: approvals directory: %w", err)
 	}
-	a := &Approvals{dir: opts.Dir, hook: opts.Webhook, log: opts.Logger, elicitOnly: opts.ElicitOnly}
+	a := &Approvals{dir: opts.Dir, hook: opts.Webhook, log: opts.Logger, elicitOnly: opts.ElicitOnly,
+		stateKey: bytes.Clone(opts.StateKey), now: time.Now}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock != nil {
+		a.now = opts.Clock.Now
+	}
+	if a.stateKey == nil {
+		a.stateKey = make([]byte, 32)
+		if _, err := rand.Read(a.stateKey); err != nil {
+			return nil, fmt.Errorf("mcp: request state key: %w", err)
+		}
 	}
 	b, err := approval.New(approval.Options{Clock: opts.Clock, Logger: opts.Logger, DefaultTimeout: opts.Timeout,
 		Notifier: a, Recorder: approvalRecorder{opts.Auditor}})
@@ -101,21 +123,31 @@ func (a *Approvals) Close() error { return a.b.Close() }
 // elicitation, from a client that declared the capability, is also put to
 // the client's user (see Session.AskApproval); the answer is cast as the
 // vote of approver "elicitation:<client name>", beside any vote left in
-// the exchange directory.
+// the exchange directory. A stateless (2026-07-28) client is asked with an
+// input_required result instead: the call is denied for now, and its
+// retry carrying the answer and the signed request state is decided here
+// (see ApprovalInputKey).
 func (a *Approvals) Approve(ctx context.Context, req kernel.ApprovalRequest) (bool, string, error) {
 	r := approval.Request{AgentID: req.AgentID, Syscall: req.Syscall.String(), Tool: req.Tool,
 		ArgsHash: req.ArgsHash, ArgsPreview: req.ArgsPreview, Rule: req.Rule, Policy: req.Policy, Reason: req.Reason}
 	if ap := req.Approval; ap != nil {
 		r.Approvers, r.Quorum, r.Timeout = ap.Approvers, ap.Quorum, ap.Timeout
 	}
+	whyNot := whyNoElicitation
 	c, _ := ctx.Value(callKey{}).(*call)
 	if c != nil && c.tool == req.Tool {
-		if approver := c.s.elicitor(); approver != "" {
+		if c.mrtr != nil {
+			if ok, approved, reason, err := a.approveByInput(ctx, c, r); ok {
+				return approved, reason, err
+			}
+		}
+		var approver string
+		if approver, whyNot = c.s.elicitor(c); approver != "" {
 			return a.approveByElicitation(ctx, c, approver, r)
 		}
 	}
 	if a.elicitOnly {
-		return false, "the client cannot be asked (it did not declare the elicitation capability) and no other approval channel is configured", nil
+		return false, whyNot + " and no other approval channel is configured", nil
 	}
 	t, err := a.b.Approve(ctx, r)
 	if err != nil {
@@ -143,7 +175,7 @@ func (a *Approvals) approveByElicitation(ctx context.Context, c *call, approver 
 	ectx, cancel := context.WithDeadline(ctx, t.ExpiresAt)
 	defer cancel()
 	go func() {
-		err := c.s.AskApproval(ectx, ElicitApproval{Tool: r.Tool, Rule: r.Rule, Reason: r.Reason, Args: c.args})
+		err := c.s.askApproval(ectx, &c.id, ElicitApproval{Tool: r.Tool, Rule: r.Rule, Reason: r.Reason, Args: c.args})
 		if ectx.Err() != nil {
 			return // decided another way, expired, or abandoned
 		}

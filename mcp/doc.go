@@ -55,7 +55,8 @@
 //     sampling requests from the server: scanned ([ResponseScanner]) and,
 //     per [ResponseMode], passed with a warning, sanitized or blocked.
 //   - everything else (progress, cancellation, sampling and elicitation
-//     traffic, pings, logging) passes through in both directions;
+//     traffic between client and server, pings, logging) passes through in
+//     both directions;
 //     notifications/cancelled also cancels the governed call it names.
 //
 // Denials answer as JSON-RPC error -32000 with data {stage, reason, rule},
@@ -85,6 +86,25 @@
 // approval.Broker exchanging requests and votes through a directory);
 // [ReadClientConfig] (errors are [*ConfigError] with file:line:col),
 // [ConfigLocations] and [ScanToolList] back the offline scanner; [NewKernelServer] is the kernel's own MCP server.
+//
+// # Approvals through the client
+//
+// With [SessionOptions.ApprovalElicitation] (or
+// [ProxyOptions.ApprovalElicitation]), [Approvals] puts a call a
+// require_approval rule holds to the client's user, when the client
+// supports form elicitation, and casts the answer as a vote in its broker. A session-era client gets
+// an elicitation/create request in the gateway's ID namespace; through the
+// proxy it travels on the held call's own event stream, and the client's
+// POSTed answer is taken by the gateway, never forwarded. A stateless
+// (2026-07-28) client, which takes no requests ([SessionOptions.Stateless],
+// or a call whose _meta names that protocol), gets an input_required
+// result whose inputRequests hold the question under [ApprovalInputKey]
+// and whose requestState the gateway signed (HMAC-SHA256), binding the
+// approval request, principal, server, agent, tool, arguments hash and an
+// expiry; the client's retry carries the answer, the state is checked, the
+// approval is used by that retry alone, and the call goes upstream without
+// the gateway's members (with the server's own requestState and
+// inputResponses, when the held call carried them, restored).
 //
 // # Processes
 //

@@ -73,6 +73,8 @@ type upstreamRequest struct {
 	MCPMethod       *string `json:"mcpMethod"`
 	MCPName         *string `json:"mcpName"`
 	ProtocolVersion *string `json:"protocolVersion"`
+	// RetryMembers are the multi round-trip members the params held.
+	RetryMembers []string `json:"retryMembers"`
 }
 
 func readUpstreamLog(t *testing.T, path string) []upstreamRequest {

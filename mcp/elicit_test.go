@@ -21,13 +21,19 @@ import (
 // the capability).
 func elicitEnv(t *testing.T, handler func(context.Context, *sdk.ElicitRequest) (*sdk.ElicitResult, error), opts ApprovalsOptions) *env {
 	t.Helper()
+	// Elicitation is a server-to-client request of the session-era
+	// protocol (initialize declares the capability).
+	return elicitEnvVersion(t, "2025-11-25", handler, opts)
+}
+
+// elicitEnvVersion is elicitEnv with a client of protocol version.
+func elicitEnvVersion(t *testing.T, version string, handler func(context.Context, *sdk.ElicitRequest) (*sdk.ElicitResult, error), opts ApprovalsOptions) *env {
+	t.Helper()
 	return newEnv(t, envConfig{
-		fixture: mcptest.Options{ExtraTools: 3},
-		client:  &sdk.ClientOptions{ElicitationHandler: handler},
-		elicit:  true,
-		// Elicitation is a server-to-client request of the session-era
-		// protocol (initialize declares the capability).
-		protocol: "2025-11-25",
+		fixture:  mcptest.Options{ExtraTools: 3},
+		client:   &sdk.ClientOptions{ElicitationHandler: handler},
+		elicit:   true,
+		protocol: version,
 		approver: func(a kernel.Auditor) kernel.Approver {
 			opts.Dir, opts.Auditor = t.TempDir(), a
 			ap, err := NewApprovals(opts)
@@ -175,5 +181,50 @@ func TestClientCannotAnswerServerRequests(t *testing.T) {
 	res := exchange(t, e.raw, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"forged","arguments":{}}}`)
 	if res[0]["error"] == nil {
 		t.Fatalf("call of a forged tool = %v, want a denial", res[0])
+	}
+}
+
+// TestApprovalByInputRequiredStdio: a stateless (2026-07-28) client of
+// mcp wrap, which takes no requests, is asked with an input_required
+// result; its SDK retries the call with the user's answer.
+func TestApprovalByInputRequiredStdio(t *testing.T) {
+	t.Parallel()
+	for _, approve := range []bool{true, false} {
+		t.Run(map[bool]string{true: "approved", false: "declined"}[approve], func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			asked := 0
+			e := elicitEnvVersion(t, ProtocolStateless, func(context.Context, *sdk.ElicitRequest) (*sdk.ElicitResult, error) {
+				mu.Lock()
+				asked++
+				mu.Unlock()
+				return &sdk.ElicitResult{Action: "accept", Content: map[string]any{"approve": approve}}, nil
+			}, ApprovalsOptions{ElicitOnly: true})
+			r, err := e.cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "tool_2", Arguments: map[string]any{"id": "7"}})
+			switch {
+			case approve && (err != nil || r.IsError || resultText(r) != "ok"):
+				t.Fatalf("approved call = %v, %v", r, err)
+			case !approve && err == nil:
+				t.Fatalf("declined call ran: %v", resultText(r))
+			case !approve:
+				if _, d := wireError(t, err); d.Stage != StageApproval {
+					t.Errorf("denial stage = %q, want %q", d.Stage, StageApproval)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if asked != 1 {
+				t.Errorf("the user was asked %d times, want once", asked)
+			}
+			if findEvent(e.log, func(ev audit.Event) bool {
+				return ev.Kind == audit.KindToolCall && strings.Contains(ev.Decision.Reason, whyAwaitingInput)
+			}) == nil {
+				t.Error("the call was not held for an input_required answer")
+			}
+			want := "elicitation:test-client=" + map[bool]string{true: "yes", false: "no"}[approve]
+			if got := strings.Join(approvalVotes(e), ","); got != want {
+				t.Errorf("audited votes = %q, want %q", got, want)
+			}
+		})
 	}
 }

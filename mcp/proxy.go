@@ -119,6 +119,14 @@ type ProxyOptions struct {
 	Clock Clock
 	// Logger receives the proxy's logs. nil: the gateway's logger.
 	Logger *slog.Logger
+	// ApprovalElicitation lets the kernel's approver (Approvals) ask the
+	// client's user about a call a require_approval rule holds, when the
+	// client supports form elicitation: session-era clients get an
+	// elicitation/create request on the call's event stream and POST the
+	// answer (which the gateway consumes, never forwards); stateless
+	// (2026-07-28) clients get an input_required result and retry the call
+	// with the answer. false: approvals never go through the client.
+	ApprovalElicitation bool
 }
 
 // Proxy is a Streamable HTTP reverse proxy that governs the MCP traffic
@@ -141,6 +149,7 @@ type Proxy struct {
 	replayEvents int
 	replayBytes  int64
 	clock        Clock
+	elicit       bool
 	client       *http.Client
 	upHeader     http.Header
 	log          *slog.Logger
@@ -176,7 +185,7 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 	p := &Proxy{g: opts.Gateway, upstream: opts.Upstream, server: opts.Server, auth: opts.Auth,
 		resource: opts.ResourceURL, authzSrv: opts.AuthorizationServers, maxBody: opts.MaxBodyBytes,
 		maxSess: opts.MaxSessions, listTTL: opts.StatelessListTTL, idle: opts.IdleTimeout, clock: opts.Clock,
-		replayEvents: opts.ReplayEvents, replayBytes: opts.ReplayBytes,
+		replayEvents: opts.ReplayEvents, replayBytes: opts.ReplayBytes, elicit: opts.ApprovalElicitation,
 		client:   opts.Client,
 		upHeader: opts.UpstreamHeader.Clone(), log: opts.Logger,
 		sessions: make(map[string]*httpSession), stateless: make(map[string]*httpSession)}
@@ -615,7 +624,7 @@ func (p *Proxy) newSession(principal string, stateless bool, version string) (*h
 	}
 	p.sessionsWG.Add(1)
 	p.mu.Unlock()
-	sopts := SessionOptions{Server: p.server, Principal: principal}
+	sopts := SessionOptions{Server: p.server, Principal: principal, ApprovalElicitation: p.elicit, Stateless: stateless}
 	if stateless {
 		sopts.ListTTL = p.listTTL
 	}
@@ -748,6 +757,7 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, hs *httpSession,
 		log = hs.hub.log // JSON answers and stateless streams are not resumable
 	}
 	st := newStream(hs.hub.nextNum.Add(1), log)
+	st.events = sse
 	if !hs.hub.register(k, st) {
 		jsonRPCError(w, http.StatusBadRequest, req.ID, jsonrpc.CodeInvalidRequest, "a request with this ID is already in flight")
 		return
@@ -1028,6 +1038,10 @@ type stream struct {
 	num uint64
 	log *replayLog // nil: no event IDs, no resumption
 	sig chan struct{}
+	// events: the stream is an event stream, which carries messages
+	// before the response (a JSON answer carries only the response). Set
+	// before the stream is registered.
+	events bool
 
 	mu       sync.Mutex
 	seq      uint64 // the last event's number; guarded by mu
@@ -1332,6 +1346,40 @@ func (h *hubConn) Write(_ context.Context, b []byte) error {
 		h.forget(k, st)
 	}
 	return nil
+}
+
+// WriteRelated implements relatedConn: b goes on the response stream of
+// the client request id, when that stream is an event stream still
+// waiting for its response (a detached resumable one records b for a
+// resuming client).
+func (h *hubConn) WriteRelated(_ context.Context, id jsonrpc.ID, b []byte) (bool, error) {
+	select {
+	case <-h.done:
+		return false, ErrClosed
+	default:
+	}
+	h.mu.Lock()
+	st := h.waiters[keyOf(id)]
+	h.mu.Unlock()
+	if st == nil || !st.events {
+		return false, nil
+	}
+	return st.push(item{b: b}), nil
+}
+
+var _ relatedConn = (*hubConn)(nil)
+
+// CanRelate implements relatedConn.
+func (h *hubConn) CanRelate(id jsonrpc.ID) bool {
+	h.mu.Lock()
+	st := h.waiters[keyOf(id)]
+	h.mu.Unlock()
+	if st == nil || !st.events {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return !st.closed
 }
 
 // Close implements Conn: it ends the session's client side and closes

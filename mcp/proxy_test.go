@@ -34,6 +34,19 @@ type proxyEnv struct {
 	p        *Proxy
 	upstream *httptest.Server
 	front    *httptest.Server
+	ap       *Approvals // set with proxyConfig.approvals
+
+	mu sync.Mutex
+	// upBodies are the bodies of the POSTs that reached the upstream.
+	upBodies []string
+}
+
+// upstreamBodies returns the bodies of the POSTs that reached the
+// upstream so far.
+func (e *proxyEnv) upstreamBodies() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.upBodies...)
 }
 
 type proxyConfig struct {
@@ -46,6 +59,11 @@ type proxyConfig struct {
 	maxSessions int
 	// waitRelease releases the fixture's wait tool.
 	waitRelease <-chan struct{}
+	// approvals, if set, makes the kernel's approver an Approvals with
+	// these options (Dir and Auditor filled in); elicit lets the proxy ask
+	// approvals through the client.
+	approvals *ApprovalsOptions
+	elicit    bool
 }
 
 // manualClock is a Clock the test moves.
@@ -69,8 +87,18 @@ func (c *manualClock) Advance(d time.Duration) {
 func newProxyEnv(t testing.TB, cfg proxyConfig) *proxyEnv {
 	t.Helper()
 	e := &proxyEnv{fx: mcptest.New(mcptest.Options{ExtraTools: 3, WaitRelease: cfg.waitRelease})}
-	e.upstream = httptest.NewServer(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return e.fx.Server },
-		&sdk.StreamableHTTPOptions{Stateless: cfg.stateless}))
+	up := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return e.fx.Server },
+		&sdk.StreamableHTTPOptions{Stateless: cfg.stateless})
+	e.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			b, _ := io.ReadAll(r.Body)
+			e.mu.Lock()
+			e.upBodies = append(e.upBodies, string(b))
+			e.mu.Unlock()
+			r.Body = io.NopCloser(strings.NewReader(string(b)))
+		}
+		up.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.upstream.Close)
 	var err error
 	e.log, err = audit.NewMemory(audit.MemoryOptions{MaxEvents: 1 << 20})
@@ -85,7 +113,21 @@ func newProxyEnv(t testing.TB, cfg proxyConfig) *proxyEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := kernel.New(kernel.Options{Auditor: e.log, Policy: set})
+	kopts := kernel.Options{Auditor: e.log, Policy: set}
+	if cfg.approvals != nil {
+		aopts := *cfg.approvals
+		if aopts.Dir == "" {
+			aopts.Dir = t.TempDir()
+		}
+		aopts.Auditor = e.log
+		e.ap, err = NewApprovals(aopts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.ap.Close() })
+		kopts.Approver = e.ap
+	}
+	k, err := kernel.New(kopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +145,7 @@ func newProxyEnv(t testing.TB, cfg proxyConfig) *proxyEnv {
 	}
 	e.p, err = NewProxy(ProxyOptions{Gateway: g, Upstream: e.upstream.URL, Server: "fixture", Auth: auth,
 		AllowedOrigins: cfg.origins, MaxBodyBytes: cfg.maxBody, Clock: cfg.clock, IdleTimeout: cfg.idle, MaxSessions: cfg.maxSessions,
-		UpstreamHeader: http.Header{"X-Upstream-Credential": {"proxy-secret"}}})
+		UpstreamHeader: http.Header{"X-Upstream-Credential": {"proxy-secret"}}, ApprovalElicitation: cfg.elicit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,8 +41,17 @@ type SessionOptions struct {
 	// ApprovalElicitation lets an approver (Approvals) ask the client's
 	// user about a call needing approval through elicitation/create, when
 	// the client declared the elicitation capability (form mode) in
-	// initialize. false: approvals never go through the client.
+	// initialize (or, with Stateless, in the request's _meta). false:
+	// approvals never go through the client.
 	ApprovalElicitation bool
+	// Stateless marks a client of the stateless protocol (2026-07-28),
+	// which sends no initialize and takes no requests from the gateway:
+	// with ApprovalElicitation, a call needing approval is answered with
+	// an input_required result carrying the question, and the client's
+	// retry carries the answer (multi round-trip requests). false: the
+	// client's era is read from each call (a call whose _meta names
+	// protocol 2026-07-28 or later is treated so too).
+	Stateless bool
 }
 
 // Session interposes the gateway between one client and one server. Build
@@ -110,6 +119,9 @@ type Session struct {
 	peer clientInfo
 	// elicit: the session may ask the client's user for approvals.
 	elicit bool
+	// stateless: the client speaks the stateless protocol; approvals are
+	// asked with input_required results.
+	stateless bool
 	// clientWaiters receive the client's responses to the gateway's own
 	// requests to the client, by ID. Kept apart from waiters so that a
 	// client can never answer a request the gateway sent the server.
@@ -138,6 +150,12 @@ type call struct {
 	resp      chan reply
 	response  *jsonrpc.Response // set by forwardCall
 	responseB []byte            // the response as received, set by forwardCall
+	// mrtr is what a stateless client's call carries for multi round-trip
+	// approvals; nil in session-era sessions and without elicitation.
+	mrtr *mrtrCall
+	// inputRequired, set by the approver, is the question to answer the
+	// call with instead of a denial (an input_required result).
+	inputRequired []byte
 }
 
 // reply is a response with its bytes.
@@ -180,6 +198,7 @@ func (g *Gateway) NewSession(opts SessionOptions) (*Session, error) {
 		itemsSem:        make(chan struct{}, 1),
 		clientWaiters:   make(map[string]chan *jsonrpc.Response),
 		elicit:          opts.ApprovalElicitation,
+		stateless:       opts.Stateless,
 	}, nil
 }
 
@@ -514,7 +533,14 @@ func (s *Session) governCall(ctx context.Context, m *jsonrpc.Request, raw []byte
 		Name      string
 		Arguments json.RawMessage
 	}
-	pm, err := strictMembers(m.Params, "name", "arguments")
+	governed := []string{"name", "arguments"}
+	if s.elicit {
+		// The retry of a held call of a stateless client carries the
+		// answer in inputResponses and requestState: read by exact name
+		// too.
+		governed = append(governed, memberInputResponses, memberRequestState)
+	}
+	pm, err := strictMembers(m.Params, governed...)
 	if err != nil {
 		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, "tools/call: "+bound(err.Error(), 200), nil))
 		return
@@ -527,9 +553,20 @@ func (s *Session) governCall(ctx context.Context, m *jsonrpc.Request, raw []byte
 	if string(params.Arguments) == "null" {
 		params.Arguments = nil
 	}
+	var mc *mrtrCall
+	if s.elicit && (s.stateless || statelessMeta(pm[memberMeta])) {
+		var up []byte
+		if mc, up, err = parseMRTR(m, pm); err != nil {
+			s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, "tools/call: "+bound(err.Error(), 200), nil))
+			return
+		}
+		if up != nil {
+			raw = up
+		}
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	c := &call{s: s, id: m.ID, key: k, raw: raw, tool: params.Name, args: params.Arguments, cancel: cancel,
-		resp: make(chan reply, 1)}
+		resp: make(chan reply, 1), mrtr: mc}
 	p := &pending{id: m.ID, method: methodToolsCall, call: c}
 	if d := s.track(k, p); d != nil {
 		cancel()
@@ -559,6 +596,11 @@ func (s *Session) runCall(ctx context.Context, c *call, p *pending) {
 		return // the client gave up on it: say nothing
 	}
 	if s.ctx.Err() != nil {
+		return
+	}
+	if err != nil && c.inputRequired != nil {
+		// Held for an approval the client's user gives on the retry.
+		s.writeClient(s.ctx, c.inputRequired)
 		return
 	}
 	if err == nil && c.response != nil {

@@ -70,7 +70,8 @@ type wrapParams struct {
 	approveWebhook  string
 	approvalTimeout time.Duration
 	// approveVia is "elicitation" to ask approvals through the client
-	// (wrap only), "daemon" to ask the daemon at daemonURL; "": neither.
+	// (wrap and proxy), "daemon" to ask the daemon at daemonURL (wrap
+	// only); "": neither.
 	approveVia string
 	// daemonURL is the daemon asked with --approve-via daemon.
 	daemonURL string

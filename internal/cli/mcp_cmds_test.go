@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -36,18 +37,25 @@ func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 var listeningRE = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)/`)
 
+// proxyApprovalRule holds echo of "approve-me" for approval.
+const proxyApprovalRule = `  - name: approve-echo
+    priority: 10
+    condition: {field: args.msg, operator: eq, value: approve-me}
+    action: require_approval
+`
+
 // TestMCPProxyCommand runs agentos mcp proxy as a process in front of the
-// fixture server over Streamable HTTP.
+// fixture server over Streamable HTTP, with --approve-via elicitation.
 func TestMCPProxyCommand(t *testing.T) {
 	t.Parallel()
 	fx := mcptest.New(mcptest.Options{})
 	upstream := httptest.NewServer(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return fx.Server }, nil))
 	t.Cleanup(upstream.Close)
 	dir := t.TempDir()
-	pol := writeFile(t, dir, "policy.yaml", wrapPolicy)
+	pol := writeFile(t, dir, "policy.yaml", wrapPolicy+proxyApprovalRule)
 	const token = "cli-test-token-0123456789abcdef"
 	cmd := exec.Command(os.Args[0], "mcp", "proxy", "--upstream", upstream.URL, "--listen", "127.0.0.1:0",
-		"--data-dir", filepath.Join(dir, "data"), "--policy", pol, "--server-name", "fixture")
+		"--data-dir", filepath.Join(dir, "data"), "--policy", pol, "--server-name", "fixture", "--approve-via", "elicitation")
 	cmd.Env = append(os.Environ(), envRoleMain+"=1", tokenEnv+"="+token)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -113,7 +121,12 @@ func TestMCPProxyCommand(t *testing.T) {
 
 	ctx := t.Context()
 	tr := &sdk.StreamableClientTransport{Endpoint: endpoint, HTTPClient: &http.Client{Transport: bearerTransport{token}}}
-	cs, err := sdk.NewClient(&sdk.Implementation{Name: "cli-test", Version: "1"}, nil).Connect(ctx, tr,
+	var asked atomic.Int32 // the handler runs in the SDK's goroutine
+	copts := &sdk.ClientOptions{ElicitationHandler: func(context.Context, *sdk.ElicitRequest) (*sdk.ElicitResult, error) {
+		asked.Add(1)
+		return &sdk.ElicitResult{Action: "accept", Content: map[string]any{"approve": true}}, nil
+	}}
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "cli-test", Version: "1"}, copts).Connect(ctx, tr,
 		&sdk.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		t.Fatalf("connect through the proxy: %v\nstderr:\n%s", err, log.String())
@@ -144,6 +157,25 @@ func TestMCPProxyCommand(t *testing.T) {
 	}
 	if got := fx.Calls(mcptest.ToolEcho); got != 1 {
 		t.Errorf("the server ran echo %d times, want 1 (the denied call never reaches it)", got)
+	}
+	// A held call is put to the client's user, who approves it.
+	r, err = cs.CallTool(ctx, &sdk.CallToolParams{Name: mcptest.ToolEcho, Arguments: map[string]any{"msg": "approve-me"}})
+	if err != nil || len(r.Content) == 0 || asked.Load() != 1 {
+		t.Fatalf("held echo through the proxy = %v, %v (asked %d times)", r, err, asked.Load())
+	}
+	if tc, _ := r.Content[0].(*sdk.TextContent); tc == nil || tc.Text != "echo: approve-me" {
+		t.Errorf("approved echo through the proxy = %+v, want echo: approve-me", r.Content[0])
+	}
+}
+
+// TestMCPProxyApproveVia: the proxy takes --approve-via elicitation only.
+func TestMCPProxyApproveVia(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, _, stderr := run(t, "", "mcp", "proxy", "--upstream", "http://127.0.0.1:1/mcp", "--data-dir", filepath.Join(dir, "data"),
+		"--approve-via", "daemon")
+	if code != ExitUsage || !strings.Contains(stderr, "supports only elicitation") {
+		t.Errorf("exit %d, stderr %q; want %d saying only elicitation is supported", code, stderr, ExitUsage)
 	}
 }
 

@@ -57,7 +57,12 @@ func newMCPProxyCmd() *cobra.Command {
 			"origins other than --allow-origin (default: loopback only) get 403. It listens on\n" +
 			"loopback unless --listen names another address, which requires --tls-cert and --tls-key.\n" +
 			"Both protocol eras are served: sessions (2024-11-05 to 2025-11-25) and stateless\n" +
-			"2026-07-28, whose Mcp-Method and Mcp-Name headers are checked against the body.",
+			"2026-07-28, whose Mcp-Method and Mcp-Name headers are checked against the body.\n\n" +
+			"require_approval rules deny unless --approve-webhook is given (each request is\n" +
+			"posted to the webhook and waits for 'agentos mcp approve ID') or --approve-via\n" +
+			"elicitation: then a client that supports MCP elicitation asks its user (session\n" +
+			"clients get elicitation/create on the call's event stream, stateless clients an\n" +
+			"input_required result they answer by retrying the call).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runProxy(cmd.Context(), p, cmd.ErrOrStderr())
@@ -78,6 +83,8 @@ func newMCPProxyCmd() *cobra.Command {
 	f.StringSliceVar(&p.authzServers, "authorization-server", nil, "OAuth authorization server to advertise (repeatable)")
 	f.Int64Var(&p.maxBody, "max-body", mcp.DefaultMaxBodyBytes, "largest request body and upstream message, in bytes")
 	f.DurationVar(&p.idleTimeout, "idle-timeout", mcp.DefaultIdleTimeout, "end a session no request has used for this long")
+	f.StringVar(&p.approveVia, "approve-via", "", "'elicitation': ask the client's user about require_approval calls through MCP elicitation "+
+		"(or an input_required result for stateless clients), when the client supports it")
 	f.StringArrayVar(&p.upstreamHeader, "upstream-header", nil, "'Name: value' header sent upstream with every request (repeatable), e.g. the upstream's own credential")
 	_ = cmd.MarkFlagRequired("upstream")
 	return cmd
@@ -101,6 +108,9 @@ func runProxy(ctx context.Context, p proxyParams, stderr io.Writer) error {
 	}
 	if !mcp.IsLoopback(host) && !tls {
 		return exitf(ExitUsage, "--listen %s: %v (pass --tls-cert and --tls-key)", p.listen, mcp.ErrInsecureListen)
+	}
+	if p.approveVia != "" && p.approveVia != approveViaElicitation {
+		return exitf(ExitUsage, "--approve-via %q: the proxy supports only %s", p.approveVia, approveViaElicitation)
 	}
 	if p.noAuth && !mcp.IsLoopback(host) {
 		return exitf(ExitUsage, "--no-auth is only allowed on a loopback address")
@@ -139,7 +149,8 @@ func runProxy(ctx context.Context, p proxyParams, stderr io.Writer) error {
 	defer st.close()
 	opts := mcp.ProxyOptions{Gateway: st.g, Upstream: p.upstream, Server: p.serverName, ResourceURL: p.resourceURL,
 		AuthorizationServers: p.authzServers, AllowedOrigins: p.origins, MaxBodyBytes: p.maxBody,
-		UpstreamHeader: upHeader, IdleTimeout: p.idleTimeout, Logger: logger}
+		UpstreamHeader: upHeader, IdleTimeout: p.idleTimeout, Logger: logger,
+		ApprovalElicitation: p.approveVia == approveViaElicitation}
 	if auth != nil {
 		opts.Auth = auth
 	}

@@ -3,9 +3,11 @@
 // protocol (server/discover, Mcp-Method and Mcp-Name headers) next to the
 // 2025 era. It listens on 127.0.0.1, on a free port, and prints
 // "listening PORT" on stdout once it accepts connections. For every POST it
-// appends the request's method and its Mcp-Method, Mcp-Name and
-// MCP-Protocol-Version headers as one JSON line to the file named by its
-// first argument, so that a test can see what reached it.
+// appends the request's method, its Mcp-Method, Mcp-Name and
+// MCP-Protocol-Version headers and which multi round-trip members
+// (requestState, inputResponses) its params hold, as one JSON line, to the
+// file named by its first argument, so that a test can see what reached
+// it.
 import { appendFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { McpServer, createMcpHandler, fromJsonSchema } from "@modelcontextprotocol/server";
@@ -63,6 +65,7 @@ const http = createServer((req, res) => {
         mcpMethod: req.headers["mcp-method"] ?? null,
         mcpName: req.headers["mcp-name"] ?? null,
         protocolVersion: req.headers["mcp-protocol-version"] ?? null,
+        retryMembers: Object.keys(body?.params ?? {}).filter((k) => k === "requestState" || k === "inputResponses"),
       }) + "\n",
     );
     handler(req, res, body);
