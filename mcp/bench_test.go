@@ -75,6 +75,70 @@ func benchCalls(b *testing.B, cs *sdk.ClientSession, args map[string]any) {
 	reportMedian(b, ds)
 }
 
+// BenchmarkResourcesRead measures one resources/read from an SDK client
+// to the fixture server: directly, through the gateway under a policy
+// that says nothing about resources (forwarded after the dry run), and
+// under one whose rule decides reads (the kernel pipeline: policy, rate
+// limit, in-memory audit).
+func BenchmarkResourcesRead(b *testing.B) {
+	b.Run("direct", func(b *testing.B) {
+		ctx := context.Background()
+		fx := mcptest.New(mcptest.Options{})
+		sR, sW, cR, cW := pipePair()
+		ss, err := fx.Server.Connect(ctx, &sdk.IOTransport{Reader: sR, Writer: sW}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ss.Close()
+		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).
+			Connect(ctx, &sdk.IOTransport{Reader: cR, Writer: cW}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cs.Close()
+		benchReads(b, cs)
+	})
+	b.Run("gateway", func(b *testing.B) {
+		benchReads(b, newEnv(b, envConfig{}).cs)
+	})
+	b.Run("gateway-governed", func(b *testing.B) {
+		e := newEnv(b, envConfig{policy: `version: "1.0"
+name: reads
+defaults:
+  action: allow
+rules:
+  - name: reads
+    match: {tools: [resources/read]}
+    action: rate_limit
+    limit: 1000000/second
+`})
+		benchReads(b, e.cs)
+		if len(e.kernelEvents(ToolResourcesRead)) == 0 {
+			b.Fatal("the reads did not go through the kernel")
+		}
+	})
+}
+
+func benchReads(b *testing.B, cs *sdk.ClientSession) {
+	ctx := context.Background()
+	p := &sdk.ReadResourceParams{URI: mcptest.ResourceClean}
+	if _, err := cs.ReadResource(ctx, p); err != nil { // the gateway lists first
+		b.Fatal(err)
+	}
+	ds := make([]time.Duration, 0, 1<<16)
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		if _, err := cs.ReadResource(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+		if len(ds) < cap(ds) {
+			ds = append(ds, time.Since(start))
+		}
+	}
+	reportMedian(b, ds)
+}
+
 // toolsResult builds a tools/list result of n clean tools shaped like
 // real ones.
 func toolsResult(n int) json.RawMessage {

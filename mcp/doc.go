@@ -37,8 +37,35 @@
 //     hidden, audited, and prompts/get of it is denied.
 //   - resources/list and resources/templates/list results: descriptions
 //     (and names, titles) are scanned; a flagged resource or template is
-//     hidden and audited, and resources/read of a hidden URI is denied.
-//     Resources are not pinned (servers change them at will).
+//     hidden and audited, and resources/read of a hidden URI (or of one
+//     matching a hidden template) is denied. Resources are not pinned
+//     (servers change them at will).
+//   - a tool whose name starts with "resources/" or "prompts/" is hidden:
+//     those names belong to the prompt and resource actions below.
+//
+// # Prompts and resources under the policy
+//
+// The policy decides prompts and resources as two actions named like the
+// MCP methods, [ToolResourcesRead] (args {uri, server}) and
+// [ToolPromptsGet] (args {name, arguments, server}); no MCP tool can have
+// these names. Listed prompts (with empty arguments), resources and
+// resource templates (as a read of the template text, with template: true)
+// are asked about after the scanner: one a rule denies is hidden and
+// audited like a tool, and getting or reading a hidden prompt or resource
+// is denied. A policy-hidden template is only hidden: each URI it expands
+// to is decided when read.
+//
+// A prompts/get or resources/read that passed those checks is first asked
+// about without side effects. When a rule (or an external backend)
+// decides it, it runs through the kernel pipeline like a tools/call:
+// policy, approval, rate limits, budgets and the kernel's tool_call audit
+// event. When only defaults.action would decide it, it is forwarded as it
+// was before policies governed prompts and resources: the defaults were
+// written for tools. A URI is also decided in canonical form (escaped
+// dots and separators decoded, the scheme in lower case, dot and empty
+// path segments resolved); when the two forms are decided differently the
+// read is denied (rule ambiguous_uri), so that "file:///ok/../secret"
+// cannot escape a rule about a prefix.
 //   - the server's instructions (initialize, or server/discover in the
 //     stateless protocol): scanned with both scanners and, per
 //     [ResponseMode], passed with a warning, sanitized (removed when a
@@ -61,9 +88,11 @@
 //
 // Denials answer as JSON-RPC error -32000 with data {stage, reason, rule},
 // or, with [Options.DenyAsToolError], as a tools/call result with isError
-// set so the model sees why. Every decision the gateway makes itself is an
-// audit event of kind mcp_message naming the server, session, method,
-// tool and stage; tools/call decisions are the kernel's tool_call events.
+// set so the model sees why (prompts/get and resources/read denials are
+// always errors). Every decision the gateway makes itself is an audit
+// event of kind mcp_message naming the server, session, method, tool and
+// stage; tools/call decisions, and those of prompts/get and
+// resources/read a rule decides, are the kernel's tool_call events.
 //
 // # Transports
 //

@@ -60,11 +60,18 @@ rules:
 // e2eGateway returns a gateway with the e2e policy.
 func e2eGateway(t *testing.T) (*Gateway, *audit.Memory) {
 	t.Helper()
+	return e2eGatewayWith(t, e2ePolicy)
+}
+
+// e2eGatewayWith returns a gateway whose kernel decides with the YAML
+// policy src.
+func e2eGatewayWith(t *testing.T, src string) (*Gateway, *audit.Memory) {
+	t.Helper()
 	log, err := audit.NewMemory(audit.MemoryOptions{MaxEvents: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := policy.Parse("e2e.yaml", []byte(e2ePolicy))
+	docs, err := policy.Parse("e2e.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}

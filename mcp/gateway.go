@@ -40,7 +40,10 @@ type ResponseScanner interface {
 }
 
 // Policy decides actions; the gateway asks it, with empty arguments, which
-// tools a client may see. *policy.Engine and *policy.Set implement it.
+// tools, prompts and resources a client may see, and, before a
+// prompts/get or resources/read, whether a rule decides it (then the
+// kernel does; see ToolResourcesRead). *policy.Engine and *policy.Set
+// implement it.
 type Policy interface {
 	Evaluate(ctx context.Context, input map[string]any) policy.Decision
 }
@@ -110,9 +113,11 @@ type Options struct {
 	// Auditor records the gateway's own decisions (kind mcp_message); it
 	// should be the kernel's. Required.
 	Auditor kernel.Auditor
-	// Policy decides, with empty arguments, which tools a client may see;
-	// it should be the kernel's. nil: no tool is hidden by policy (calls
-	// are still decided by the kernel).
+	// Policy decides, with empty arguments, which tools, prompts and
+	// resources a client may see, and which prompts/get and
+	// resources/read requests go through the kernel; it must be the
+	// kernel's. nil: nothing is hidden by policy, tools/call is still
+	// decided by the kernel, prompts/get and resources/read are not.
 	Policy Policy
 	// Pins keeps tool-definition pins. nil: pins in memory only.
 	Pins *PinStore
@@ -315,8 +320,8 @@ func forward(ctx context.Context, _ json.RawMessage) (any, error) {
 	return c.s.forwardCall(ctx, c)
 }
 
-// dryRun reports the policy decision for calling tool with empty
-// arguments.
+// dryRun reports the policy decision for calling tool with the input in
+// (empty arguments when listing tools); nothing is run or counted.
 func (g *Gateway) dryRun(ctx context.Context, in map[string]any, tool string) policy.Decision {
 	in["tool_name"] = tool
 	in["action"] = tool

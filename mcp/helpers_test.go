@@ -59,10 +59,13 @@ type env struct {
 }
 
 type envConfig struct {
-	opts       Options
-	fixture    mcptest.Options
-	client     *sdk.ClientOptions
-	noPolicy   bool
+	opts     Options
+	fixture  mcptest.Options
+	client   *sdk.ClientOptions
+	noPolicy bool
+	// policy is the YAML policy of the kernel and the gateway; "":
+	// testPolicy.
+	policy     string
 	pinsPath   string
 	skipClient bool
 	// protocol is the protocol version the client asks for; "": the SDK's
@@ -97,7 +100,11 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		kopts.Approver = cfg.approver(e.log)
 	}
 	if !cfg.noPolicy {
-		docs, err := policy.Parse("mcp-test.yaml", []byte(testPolicy))
+		src := cfg.policy
+		if src == "" {
+			src = testPolicy
+		}
+		docs, err := policy.Parse("mcp-test.yaml", []byte(src))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -129,6 +129,13 @@ func (s *Session) noteItems(k listKind, lr listResult, last bool) {
 		}
 		for i, n := range lr.hidden {
 			s.templates = deleteTemplate(s.templates, n)
+			if why := lr.why[i]; why != nil && why.Stage == StagePolicy {
+				// The policy denied the template's text: it is hidden
+				// from the listing, but each URI it expands to is
+				// decided on its own when read (an allow-list may
+				// allow some of them).
+				continue
+			}
 			if len(s.templates) < maxHiddenItems {
 				s.templates = append(s.templates, newTemplateRule(n, itemDenial(k, n, lr.why[i])))
 			}
@@ -239,19 +246,35 @@ func (s *Session) itemCheck(method, name string, relisted bool) (d *DenialError,
 }
 
 // governItem decides a prompts/get or resources/read, listing first when
-// the session does not know enough, then forwards or denies it.
+// the session does not know enough, then denies it (a hidden item) or
+// admits it (admitItem: forwarded, or governed by the kernel).
 func (s *Session) governItem(ctx context.Context, m *jsonrpc.Request, raw []byte, k idKey) {
-	key := "name"
+	governed := []string{"name", "arguments"}
 	if m.Method == methodResourcesRead {
-		key = "uri"
+		governed = []string{"uri"}
 	}
-	pm, err := strictMembers(m.Params, key)
+	key := governed[0]
+	pm, err := strictMembers(m.Params, governed...)
+	if errors.Is(err, errAmbiguousMember) {
+		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, m.Method+": "+err.Error(), nil))
+		return
+	}
 	var name string
 	if err == nil {
 		err = json.Unmarshal(pm[key], &name)
 	}
 	if err != nil {
 		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, m.Method+": params must hold the "+key+" as one string", nil))
+		return
+	}
+	var act itemAction
+	if m.Method == methodResourcesRead {
+		act, err = readAction(s.server, name)
+	} else {
+		act, err = promptAction(s.server, name, pm["arguments"])
+	}
+	if err != nil {
+		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, m.Method+": "+bound(err.Error(), 200), nil))
 		return
 	}
 	p := &pending{id: m.ID, method: m.Method}
@@ -261,7 +284,7 @@ func (s *Session) governItem(ctx context.Context, m *jsonrpc.Request, raw []byte
 	}
 	d, need := s.itemCheck(m.Method, name, false)
 	if need == nil && d == nil {
-		s.forwardTracked(ctx, m.ID, raw, k, p)
+		s.admitItem(ctx, m, raw, k, p, act)
 		return
 	}
 	if need == nil {
@@ -288,7 +311,7 @@ func (s *Session) governItem(ctx context.Context, m *jsonrpc.Request, raw []byte
 			s.denyItem(ctx, m, k, p, d)
 			return
 		}
-		s.forwardTracked(ctx, m.ID, raw, k, p)
+		s.admitItem(ctx, m, raw, k, p, act)
 	}()
 }
 

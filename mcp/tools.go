@@ -189,6 +189,11 @@ func (s *Session) processItems(ctx context.Context, k listKind, result json.RawM
 			v.hide = &DenialError{Stage: StageScan, Rule: "duplicate_name", Reason: "the server lists more than one " + k.noun + " named " + strconv.Quote(v.name)}
 			continue
 		}
+		if k.governed && reservedToolName(v.name) {
+			v.hide = &DenialError{Stage: StageKernel, Rule: "reserved_name", Reason: "tool names starting with resources/ or prompts/ are reserved for the policy's " +
+				ToolResourcesRead + " and " + ToolPromptsGet + " actions (MCP tool names hold no '/')"}
+			continue
+		}
 		if !k.pinned {
 			continue
 		}
@@ -243,6 +248,18 @@ func (s *Session) processItems(ctx context.Context, k listKind, result json.RawM
 		}
 		if err := s.g.ensureTool(v.name); err != nil {
 			v.hide = &DenialError{Stage: StageKernel, Reason: "the kernel cannot govern a tool of this name: " + bound(err.Error(), 200), Err: err}
+		}
+	}
+	// Prompts, resources and templates the policy denies (a rule, not the
+	// default: see ruleDecided) are hidden like tools.
+	if s.g.policy != nil && !k.governed {
+		in := s.g.dryRunInput(s.callCtx)
+		for i := range vs {
+			v := &vs[i]
+			if v.hide != nil || v.name == "" {
+				continue
+			}
+			v.hide = s.listedItemDenial(ctx, in, k, v.name)
 		}
 	}
 	// Audit every hidden tool and every warning, then the page.

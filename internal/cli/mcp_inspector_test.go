@@ -22,7 +22,8 @@ var inspectorPackages = []string{
 	"@modelcontextprotocol/server-everything@2026.8.31",
 }
 
-// inspectorPolicy hides get-env and denies echoing "forbidden".
+// inspectorPolicy hides get-env, denies echoing "forbidden" and denies
+// reading one of the server's documents.
 const inspectorPolicy = `version: "1.0"
 name: inspector-e2e
 defaults:
@@ -36,6 +37,10 @@ rules:
     condition: {field: args.message, operator: eq, value: forbidden}
     action: deny
     message: that message is forbidden
+  - name: no-architecture-doc
+    condition: {field: args.uri, operator: matches, value: '/architecture\.md$'}
+    action: deny
+    message: the architecture document is internal
 `
 
 // TestE2EInspectorThroughWrap drives server-everything through agentos
@@ -118,6 +123,22 @@ func TestE2EInspectorThroughWrap(t *testing.T) {
 		b, _ := json.Marshal(v["content"])
 		if code != 0 || !strings.Contains(string(b), "Echo: hi") || v["isError"] == true {
 			t.Errorf("echo through wrap (exit %d) = %v\nstderr: %s", code, v, stderr)
+		}
+	})
+	t.Run("resources/read allowed", func(t *testing.T) {
+		t.Parallel()
+		v, code, stderr := inspect(t, "--method", "resources/read", "--uri", "demo://resource/static/document/features.md")
+		b, _ := json.Marshal(v["contents"])
+		if code != 0 || !strings.Contains(string(b), "features.md") {
+			t.Errorf("read through wrap (exit %d) = %v\nstderr: %s", code, v, stderr)
+		}
+	})
+	t.Run("resources/read denied", func(t *testing.T) {
+		t.Parallel()
+		v, code, stderr := inspect(t, "--method", "resources/read", "--uri", "demo://resource/static/document/architecture.md")
+		b, _ := json.Marshal(v)
+		if code == 0 || !strings.Contains(string(b), "the architecture document is internal") {
+			t.Errorf("denied read through wrap (exit %d) = %s; want the policy's denial\nstderr: %s", code, b, stderr)
 		}
 	})
 	t.Run("tools/call denied", func(t *testing.T) {

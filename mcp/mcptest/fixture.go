@@ -1,7 +1,8 @@
 // Package mcptest provides a fixture MCP server for testing the gateway:
 // a clean tool, a poisoned tool, a secret-leaking tool, a progress tool, a
-// sampling tool and a rug-pull toggle; a clean and a poisoned prompt, a
-// clean and a poisoned resource and resource template; optionally
+// sampling tool and a rug-pull toggle; two clean prompts and a poisoned
+// one, two clean resources and a poisoned one, a clean and a poisoned
+// resource template; optionally
 // poisoned server instructions, a template overlapping the poisoned one
 // and small list pages. It is built with the official Go SDK.
 package mcptest
@@ -28,10 +29,15 @@ const (
 
 // Prompt and resource names of the fixture.
 const (
-	PromptClean      = "greet"
-	PromptPoisoned   = "code_review"
+	PromptClean    = "greet"
+	PromptPoisoned = "code_review"
+	// PromptMemo is a second clean prompt (for policies to deny).
+	PromptMemo       = "internal_memo"
 	ResourceClean    = "file:///fixture/readme.txt"
 	ResourcePoisoned = "file:///fixture/notes.txt"
+	// ResourcePrivate is a second clean resource, under a prefix of its
+	// own (for policies to deny).
+	ResourcePrivate  = "file:///fixture/private/plan.txt"
 	TemplateClean    = "fixture://records/{id}"
 	TemplatePoisoned = "fixture://secrets/{name}"
 	// TemplateOverlap is a clean template that also matches the URIs of
@@ -200,8 +206,8 @@ func New(opts Options) *Fixture {
 	return f
 }
 
-// addPromptsAndResources adds a clean and a poisoned prompt, resource and
-// resource template.
+// addPromptsAndResources adds the clean and poisoned prompts, resources
+// and resource templates.
 func (f *Fixture) addPromptsAndResources() {
 	s := f.Server
 	prompt := func(name string) sdk.PromptHandler {
@@ -220,6 +226,10 @@ func (f *Fixture) addPromptsAndResources() {
 			return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: req.Params.URI, MIMEType: "text/plain", Text: text}}}, nil
 		}
 	}
+	s.AddPrompt(&sdk.Prompt{Name: PromptMemo, Description: "Drafts an internal memo.",
+		Arguments: []*sdk.PromptArgument{{Name: "topic", Description: "what the memo is about"}}}, prompt(PromptMemo))
+	s.AddResource(&sdk.Resource{URI: ResourcePrivate, Name: "plan", Description: "The team's plan for next quarter.", MIMEType: "text/plain"},
+		resource(ResourcePrivate, "the plan"))
 	s.AddResource(&sdk.Resource{URI: ResourceClean, Name: "readme", Description: "The fixture's readme.", MIMEType: "text/plain"},
 		resource(ResourceClean, ResourceCleanText))
 	s.AddResource(&sdk.Resource{URI: ResourcePoisoned, Name: "notes", Description: PoisonedResourceDescription, MIMEType: "text/plain"},
