@@ -100,7 +100,7 @@ func TestE2EPolicyResources(t *testing.T) {
 	}
 	for _, d := range denials {
 		_, err := cs.ReadResource(ctx, &sdk.ReadResourceParams{URI: d.uri})
-		wantDenied(t, d.name, err, StagePolicy, d.rule)
+		wantItemDenied(t, d.name, err, StagePolicy, d.rule)
 	}
 	if rr, err := cs.ReadResource(ctx, &sdk.ReadResourceParams{URI: "demo://resource/dynamic/text/1"}); err != nil || len(rr.Contents) != 1 {
 		t.Errorf("read through the text template = %+v, %v", rr, err)
@@ -126,7 +126,7 @@ func TestE2EPolicyResources(t *testing.T) {
 		t.Errorf("prompts through the gateway = %v, want them without simple-prompt", prompts)
 	}
 	_, err = cs.GetPrompt(ctx, &sdk.GetPromptParams{Name: "simple-prompt"})
-	wantDenied(t, "prompts/get simple-prompt", err, StagePolicy, "no-simple-prompt")
+	wantItemDenied(t, "prompts/get simple-prompt", err, StagePolicy, "no-simple-prompt")
 
 	// The hidden document is audited like a hidden tool; the blob read
 	// was the kernel's decision.

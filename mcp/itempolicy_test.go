@@ -65,8 +65,8 @@ func (e *env) kernelEvents(tool string) []audit.Event {
 	return out
 }
 
-// wantDenied checks a denial: CodeDenied with the stage and rule.
-func wantDenied(t *testing.T, what string, err error, stage, rule string) denialData {
+// wantItemDenied checks a denial: CodeDenied with the stage and rule.
+func wantItemDenied(t *testing.T, what string, err error, stage, rule string) denialData {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s succeeded, want a %s denial", what, stage)
@@ -125,7 +125,7 @@ func TestPolicyGovernsResources(t *testing.T) {
 				t.Errorf("%s: read %s = %+v, %v", tt.name, tt.uri, rr, err)
 			}
 		} else {
-			d := wantDenied(t, tt.name, err, tt.stage, tt.rule)
+			d := wantItemDenied(t, tt.name, err, tt.stage, tt.rule)
 			if tt.rule == "ambiguous_uri" && !strings.Contains(d.Reason, "no-private-files") {
 				t.Errorf("%s: reason %q does not name the rule the canonical URI meets", tt.name, d.Reason)
 			}
@@ -175,13 +175,13 @@ func TestPolicyGovernsPrompts(t *testing.T) {
 		t.Errorf("hidden prompt audited with rule %q, want no-memos", ev.Decision.Rule)
 	}
 	_, err = e.cs.GetPrompt(ctx, &sdk.GetPromptParams{Name: mcptest.PromptMemo})
-	if d := wantDenied(t, "prompts/get of the hidden prompt", err, StagePolicy, "no-memos"); !strings.Contains(d.Reason, "written by people") {
+	if d := wantItemDenied(t, "prompts/get of the hidden prompt", err, StagePolicy, "no-memos"); !strings.Contains(d.Reason, "written by people") {
 		t.Errorf("reason %q lacks the rule's message", d.Reason)
 	}
 	// The prompt's arguments reach the policy: a rule on them sends the
 	// request through the kernel.
 	_, err = e.cs.GetPrompt(ctx, &sdk.GetPromptParams{Name: mcptest.PromptClean, Arguments: map[string]string{"name": "mallory"}})
-	wantDenied(t, "prompts/get for mallory", err, StagePolicy, "no-mallory")
+	wantItemDenied(t, "prompts/get for mallory", err, StagePolicy, "no-mallory")
 	if evs := e.kernelEvents(ToolPromptsGet); len(evs) != 1 || evs[0].Decision.Rule != "no-mallory" {
 		t.Errorf("kernel events for prompts/get = %+v, want one denial by no-mallory", evs)
 	}
@@ -235,9 +235,9 @@ rules:
 		t.Fatalf("read of the allowed record = %+v, %v", rr, err)
 	}
 	_, err = e.cs.ReadResource(ctx, &sdk.ReadResourceParams{URI: "fixture://records/8"})
-	wantDenied(t, "read of another record", err, StagePolicy, "no-other-reads")
+	wantItemDenied(t, "read of another record", err, StagePolicy, "no-other-reads")
 	_, err = e.cs.ReadResource(ctx, &sdk.ReadResourceParams{URI: mcptest.ResourceClean})
-	wantDenied(t, "read of a hidden resource", err, StagePolicy, "no-other-reads")
+	wantItemDenied(t, "read of a hidden resource", err, StagePolicy, "no-other-reads")
 	evs := e.kernelEvents(ToolResourcesRead)
 	if len(evs) != 2 || !evs[0].Decision.Allowed || evs[0].Decision.Rule != "record-7" || evs[1].Decision.Allowed {
 		t.Fatalf("kernel events = %+v, want record-7 allowed then a denial", evs)
@@ -384,7 +384,7 @@ rules:
 		if !errors.As(err, &we) {
 			t.Fatalf("denied read = %v", err)
 		}
-		wantDenied(t, "unapproved read", err, StageApproval, "ask-before-reading")
+		wantItemDenied(t, "unapproved read", err, StageApproval, "ask-before-reading")
 	}
 	if n := e.fx.Calls(mcptest.ResourceClean); n != 1 {
 		t.Errorf("the server served %d reads, want the approved one", n)
@@ -415,7 +415,7 @@ rules:
 			}
 			continue
 		}
-		wantDenied(t, "third read", err, StageRateLimit, "two-reads-a-day")
+		wantItemDenied(t, "third read", err, StageRateLimit, "two-reads-a-day")
 	}
 	if n := e.fx.Calls(mcptest.ResourceClean); n != 2 {
 		t.Errorf("the server served %d reads, want 2", n)
