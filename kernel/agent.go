@@ -239,7 +239,7 @@ func (k *Kernel) Spawn(ctx context.Context, spec AgentSpec) (*Agent, error) {
 		},
 		idValue: spec.ID,
 	}
-	a.sig = signals.New(signals.Options{AgentID: spec.ID, Parent: k.ctx, Clock: k.clock, Logger: k.log, HistorySize: k.sigHistory})
+	a.sig = signals.New(signals.Options{AgentID: spec.ID, Parent: k.ctx, Clock: k.clock, Logger: k.baseLog, HistorySize: k.sigHistory})
 	k.mu.Lock()
 	switch {
 	case k.State() == Shutdown:

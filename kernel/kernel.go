@@ -176,6 +176,7 @@ type Kernel struct {
 	filesystems  FileSystemFactory
 	clock        Clock
 	log          *slog.Logger
+	baseLog      *slog.Logger // the caller's logger, for the packages that name their component
 	toolTimeout  time.Duration
 	auditTimeout time.Duration
 	maxAgents    int
@@ -258,6 +259,7 @@ func New(opts Options) (*Kernel, error) {
 	if k.log == nil {
 		k.log = slog.New(slog.DiscardHandler)
 	}
+	k.baseLog = k.log
 	k.log = k.log.With(slog.String("component", "kernel"))
 	if k.limiter == nil {
 		k.limiter = limit.NewLimiter(limit.LimiterOptions{Clock: k.clock, Logger: opts.Logger})

@@ -207,7 +207,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	aopts.Recorder = approvalRecorder{t: s.tap}
 	aopts.Notifier = hubNotifier{hub: s.hub, next: opts.Approval.Notifier}
 	if aopts.Logger == nil {
-		aopts.Logger = s.log.With("component", "approval")
+		aopts.Logger = s.log // the broker names its component itself
 	}
 	var err error
 	if s.broker, err = approval.New(aopts); err != nil {
@@ -222,7 +222,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	kopts.Approver = approver{b: s.broker}
 	kopts.Limiter = s.limiter
 	if kopts.Logger == nil {
-		kopts.Logger = s.log.With("component", "kernel")
+		kopts.Logger = s.log // the kernel names its component itself
 	}
 	if kopts.Clock == nil {
 		kopts.Clock = s.clock

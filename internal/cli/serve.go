@@ -745,6 +745,6 @@ func newDashboard(srv *server.Server, alog ui.AuditLog, source string, logger *s
 			return p.Approver(), string(p.Role), ok
 		},
 		CSRFToken: srv.CSRFToken,
-		Logger:    logger.With("component", "ui"),
+		Logger:    logger, // the dashboard names its component itself
 	})
 }
