@@ -35,6 +35,9 @@ func FuzzInjection(f *testing.F) {
 				t.Fatalf("finding %+v outside input of %d bytes", fd, len(s))
 			}
 		}
+		if _, err := d.CheckChannel(t.Context(), s, nil, ChannelData); err != nil {
+			t.Fatal(err)
+		}
 		_ = d.Reference(s, nil)
 		md, err := g.ValidateWrite(t.Context(), s, "fuzz")
 		if err != nil {
@@ -45,16 +48,20 @@ func FuzzInjection(f *testing.F) {
 				t.Fatalf("alert %+v outside input", a)
 			}
 		}
-		n1 := featureCount(Normalize(s).Text)
-		n2 := featureCount(Normalize(s + s).Text)
-		if n2 > 2*n1+16 {
-			t.Fatalf("features(s+s) = %d > 2*features(s)+16 = %d", n2, 2*n1+16)
+		for _, sink := range []featureSink{{}, {wordsOnly: true, codeWords: true}} {
+			n1 := featureCount(Normalize(s).Text, sink)
+			n2 := featureCount(Normalize(s+s).Text, sink)
+			if n2 > 2*n1+16 {
+				t.Fatalf("features(s+s) = %d > 2*features(s)+16 = %d (words only: %v)", n2, 2*n1+16, sink.wordsOnly)
+			}
 		}
 	})
 }
 
-func featureCount(text string) int {
-	var fs featureSink
+// featureCount returns the number of features of text for a sink with
+// the options of kind.
+func featureCount(text string, kind featureSink) int {
+	fs := featureSink{wordsOnly: kind.wordsOnly, codeWords: kind.codeWords}
 	extractFeatures(text, 12, &fs)
 	return len(fs.ids)
 }
@@ -62,7 +69,7 @@ func featureCount(text string) int {
 func TestInjectionWorkIsLinear(t *testing.T) {
 	t.Parallel()
 	base := strings.Repeat("ignore previous notes; the table is below.\n| a | b |\n", 64)
-	n1, n2 := featureCount(Normalize(base).Text), featureCount(Normalize(base+base).Text)
+	n1, n2 := featureCount(Normalize(base).Text, featureSink{}), featureCount(Normalize(base+base).Text, featureSink{})
 	if n2 > 2*n1+16 {
 		t.Errorf("features doubled input = %d, want <= %d", n2, 2*n1+16)
 	}

@@ -32,6 +32,8 @@ type modelHead struct {
 	thresholds [3]float32 // strict, balanced, permissive
 	weights    []int8
 	wordsOnly  bool // features: words and word pairs only, no character n-grams
+	codeWords  bool // words between backticks are hashed apart from prose words
+	halfWindow bool // long texts are scored in windows of modelWindow/2 bytes
 }
 
 // ErrBadModel is returned (wrapped) by [LoadModel] for data that is not a
@@ -40,10 +42,12 @@ var ErrBadModel = errors.New("bad injection model")
 
 // Model file layout (little-endian): magic, bits (1 byte), the number of
 // heads (1 byte; 1 or 2), a byte whose bit i says that head i reads word
-// features only, a zero byte, then per head its bias, scale and
-// three thresholds (float32 each) and 2^bits int8 weights, and last the
-// CRC-32 (IEEE) of everything before it. The first version's magic (one
-// head, a zero head count) is still read.
+// features only, a byte whose bit i says that head i hashes words between
+// backticks apart and whose bit 4+i says that head i scores long texts in
+// half windows (files before these options have a zero byte there), then
+// per head its bias, scale and three thresholds (float32 each) and 2^bits
+// int8 weights, and last the CRC-32 (IEEE) of everything before it. The
+// first version's magic (one head, a zero head count) is still read.
 const (
 	modelMagic      = "AOSINJ2\n"
 	modelMagicV1    = "AOSINJ1\n"
@@ -99,11 +103,11 @@ func LoadModel(data []byte) (*Model, error) {
 	if nh < 1 || nh > maxModelHeads {
 		return nil, fmt.Errorf("%w: %d heads, want 1 to %d", ErrBadModel, nh, maxModelHeads)
 	}
-	flags := data[p+2]
+	flags, opts := data[p+2], data[p+3]
 	if magic == modelMagicV1 {
 		flags = 0
 	}
-	if flags>>nh != 0 || data[p+3] != 0 {
+	if flags>>nh != 0 || opts&^(1<<nh-1|(1<<nh-1)<<4) != 0 {
 		return nil, fmt.Errorf("%w: unknown flags", ErrBadModel)
 	}
 	p += 4
@@ -116,7 +120,10 @@ func LoadModel(data []byte) (*Model, error) {
 		return v
 	}
 	for i := range nh {
-		h := modelHead{wordsOnly: flags>>i&1 != 0}
+		h := modelHead{wordsOnly: flags>>i&1 != 0, codeWords: opts>>i&1 != 0, halfWindow: opts>>(4+i)&1 != 0}
+		if h.codeWords && !h.wordsOnly {
+			return nil, fmt.Errorf("%w: head %d hashes code words apart but reads character grams", ErrBadModel, i)
+		}
 		h.bias, h.scale = f(), f()
 		for i := range h.thresholds {
 			h.thresholds[i] = f()
@@ -143,13 +150,19 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	}
 	out := make([]byte, 0, modelHeaderSize+len(m.heads)*(modelHeadHeader+1<<m.bits)+4)
 	out = append(out, modelMagic...)
-	var flags byte
+	var flags, opts byte
 	for i, h := range m.heads {
 		if h.wordsOnly {
 			flags |= 1 << i
 		}
+		if h.codeWords {
+			opts |= 1 << i
+		}
+		if h.halfWindow {
+			opts |= 1 << (4 + i)
+		}
 	}
-	out = append(out, m.bits, byte(len(m.heads)), flags, 0)
+	out = append(out, m.bits, byte(len(m.heads)), flags, opts)
 	for _, h := range m.heads {
 		for _, v := range append([]float32{h.bias, h.scale}, h.thresholds[:]...) {
 			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
@@ -199,7 +212,8 @@ func (m *Model) Score(text string) float64 {
 	return m.ChannelScore(ChannelPrompt, text)
 }
 
-// ChannelScore is [Model.Score] with the head of channel ch.
+// ChannelScore is [Model.Score] with the head of channel ch (whose windows
+// may be half as long, see [ModelTrainOptions].DataHalfWindow).
 func (m *Model) ChannelScore(ch Channel, text string) float64 {
 	p, _, _ := m.scoreNormalized(ch, Normalize(text).Text)
 	return p
@@ -212,14 +226,17 @@ func (m *Model) scoreNormalized(ch Channel, text string) (p float64, start, end 
 	h := m.head(ch)
 	nb := max((len(text)+modelBlock-1)/modelBlock, 1)
 	var fixedSums, fixedCount [8]int32
-	b := featureSink{weights: h.weights, wordsOnly: h.wordsOnly}
+	b := featureSink{weights: h.weights, wordsOnly: h.wordsOnly, codeWords: h.codeWords}
 	if nb <= len(fixedSums) {
 		b.sums, b.count = fixedSums[:nb], fixedCount[:nb]
 	} else {
 		b.sums, b.count = make([]int32, nb), make([]int32, nb)
 	}
 	extractFeatures(text, m.bits, &b)
-	const per = modelWindow / modelBlock
+	per := modelWindow / modelBlock
+	if h.halfWindow {
+		per /= 2
+	}
 	if nb <= per+1 {
 		return modelSigmoid(h.logit(b.sums, b.count)), -1, -1
 	}
@@ -281,6 +298,15 @@ type ModelTrainOptions struct {
 	// character n-grams: text unlike anything it was trained on then
 	// scores near even instead of borrowing the weight of shared letters.
 	DataWordsOnly bool
+	// DataCodeWords makes the data head hash the words between backticks
+	// (inline code and fenced blocks in Markdown) apart from the same
+	// words in prose: `delete()` in a code answer is not "delete" in a
+	// request. It requires DataWordsOnly.
+	DataCodeWords bool
+	// DataHalfWindow makes the data head score texts longer than 1 KiB in
+	// windows of 512 bytes (stepping by 256) instead of 1 KiB, so that a
+	// short request planted in long data is less diluted.
+	DataHalfWindow bool
 }
 
 // TrainModel fits a one-head model to examples (the head serves both
@@ -307,6 +333,9 @@ func trainHeads(ctx context.Context, opts ModelTrainOptions, sets ...[]ModelExam
 	if bits < minModelBits || bits > maxModelBits {
 		return nil, fmt.Errorf("train injection model: Bits %d outside [%d, %d]", bits, minModelBits, maxModelBits)
 	}
+	if opts.DataCodeWords && !opts.DataWordsOnly {
+		return nil, errors.New("train injection model: DataCodeWords requires DataWordsOnly")
+	}
 	m := &Model{bits: bits}
 	def := [3]float64{0.5, 0.7, 0.9}
 	for i, ex := range sets {
@@ -319,17 +348,20 @@ func trainHeads(ctx context.Context, opts ModelTrainOptions, sets ...[]ModelExam
 		for k := range th {
 			th[k] = modelOr(th[k], def[k])
 		}
-		h, err := trainHead(ctx, ex, bits, opts, th, i == 1 && opts.DataWordsOnly)
+		data := i == 1
+		h, err := trainHead(ctx, ex, bits, opts, th, featureSink{wordsOnly: data && opts.DataWordsOnly, codeWords: data && opts.DataCodeWords})
 		if err != nil {
 			return nil, err
 		}
+		h.halfWindow = data && opts.DataHalfWindow
 		m.heads = append(m.heads, h)
 	}
 	return m, nil
 }
 
-// trainHead fits one head.
-func trainHead(ctx context.Context, examples []ModelExample, bits uint8, opts ModelTrainOptions, th [3]float64, wordsOnly bool) (modelHead, error) {
+// trainHead fits one head on the features that kind (a featureSink's
+// options) selects.
+func trainHead(ctx context.Context, examples []ModelExample, bits uint8, opts ModelTrainOptions, th [3]float64, kind featureSink) (modelHead, error) {
 	epochs := modelOr(opts.Epochs, 12)
 	lr := modelOr(opts.LearningRate, 0.2)
 	l2 := modelOr(opts.L2, 1e-6)
@@ -339,7 +371,7 @@ func trainHead(ctx context.Context, examples []ModelExample, bits uint8, opts Mo
 	var pos, neg float64
 	feats := make([][]uint32, len(examples))
 	for i, ex := range examples {
-		fl := featureSink{wordsOnly: wordsOnly}
+		fl := featureSink{wordsOnly: kind.wordsOnly, codeWords: kind.codeWords}
 		extractFeatures(Normalize(ex.Text).Text, bits, &fl)
 		feats[i] = fl.ids
 		w := modelOr(ex.Weight, 1)
@@ -391,7 +423,7 @@ func trainHead(ctx context.Context, examples []ModelExample, bits uint8, opts Mo
 		}
 	}
 	h := quantize(w, bias, th)
-	h.wordsOnly = wordsOnly
+	h.wordsOnly, h.codeWords = kind.wordsOnly, kind.codeWords
 	return h, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"hash/crc32"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -41,8 +43,18 @@ func TestLoadModelRejectsBadData(t *testing.T) {
 	good, _ := (&Model{bits: minModelBits, heads: []modelHead{{weights: make([]int8, 1<<minModelBits), scale: 1}}}).MarshalBinary()
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 1
+	// withHeader sets the flag byte (i = 2) or the option byte (i = 3)
+	// after the magic and fixes the checksum.
+	withHeader := func(i int, v byte) []byte {
+		b := bytes.Clone(good)
+		b[len(modelMagic)+i] = v
+		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.ChecksumIEEE(b[:len(b)-4]))
+		return b
+	}
 	for name, data := range map[string][]byte{
 		"empty": nil, "bad magic": append([]byte("XXXXXXXX"), good[8:]...), "bad checksum": flipped, "truncated": good[:40],
+		"flag of a missing head": withHeader(2, 2), "option of a missing head": withHeader(3, 1<<5),
+		"unknown option": withHeader(3, 1<<3), "code words with grams": withHeader(3, 1),
 	} {
 		if _, err := LoadModel(data); !errors.Is(err, ErrBadModel) {
 			t.Errorf("LoadModel(%s) = %v, want ErrBadModel", name, err)
@@ -148,6 +160,78 @@ func TestExtractFeaturesCounts(t *testing.T) {
 	}
 }
 
+// TestExtractWordsCodeWords checks the words-only features: the word
+// features of extractFeatures without grams, and with codeWords the words
+// between backticks hashed apart from the same words in prose, in the same
+// number.
+func TestExtractWordsCodeWords(t *testing.T) {
+	t.Parallel()
+	ids := func(text string, code bool) []uint32 {
+		fs := featureSink{wordsOnly: true, codeWords: code}
+		extractFeatures(text, 16, &fs)
+		return fs.ids
+	}
+	tests := []struct {
+		a, b       string
+		code, same bool
+	}{
+		{"delete the row", "`delete` the row", false, true}, // backticks are not words
+		{"delete the row", "`delete` the row", true, false}, // unless code words count apart
+		{"use it. ok", "use `it`. ok", true, false},         // inline code in a sentence
+		{"a b c", "```\na b c\n```", true, false},           // a fenced block
+		{"x `y` z", "x `y` z", true, true},                  // deterministic
+		{"after", "`code` after", true, false},              // different texts
+	}
+	for _, tt := range tests {
+		a, b := ids(tt.a, tt.code), ids(tt.b, tt.code)
+		if same := slices.Equal(a, b); same != tt.same {
+			t.Errorf("features(%q) == features(%q) with codeWords=%v: %v, want %v", tt.a, tt.b, tt.code, same, tt.same)
+		}
+	}
+	// A closed span leaves the words after it as in prose (features: x,
+	// x opening the text, after, the pair x after); counts do not depend
+	// on the option.
+	if a, b := ids("`x` after", true), ids("`x` after", false); len(a) != 4 || len(b) != 4 || a[2] != b[2] || a[0] == b[0] {
+		t.Errorf("features of \"`x` after\" with and without code words: %v and %v; want the third alike, the first apart", a, b)
+	}
+	var all featureSink
+	extractFeatures("ab cd. ef", 16, &all)
+	words := ids("ab cd. ef", false)
+	if len(words) != 3+2+2 || len(all.ids) <= len(words) {
+		t.Errorf("words-only features = %d (want 7), all features = %d", len(words), len(all.ids))
+	}
+}
+
+// TestHalfWindow checks that a head with half windows scores a long text
+// by its best 512-byte window: a word planted in a long text weighs more
+// there than in a 1 KiB window.
+func TestHalfWindow(t *testing.T) {
+	t.Parallel()
+	const bits = minModelBits
+	h := modelHead{weights: make([]int8, 1<<bits), scale: 1, wordsOnly: true}
+	var fs featureSink
+	extractWords("zebra", bits, &fs)
+	for _, id := range fs.ids {
+		h.weights[id] = 100
+	}
+	half := h
+	half.halfWindow = true
+	full := &Model{bits: bits, heads: []modelHead{h}}
+	short := &Model{bits: bits, heads: []modelHead{half}}
+	text := strings.Repeat("the quiet table lists rows. ", 40) + "zebra " + strings.Repeat("the quiet table lists rows. ", 40)
+	pf, sf, ef := full.scoreNormalized(ChannelPrompt, text)
+	ph, sh, eh := short.scoreNormalized(ChannelPrompt, text)
+	if ef-sf != modelWindow || eh-sh != modelWindow/2 {
+		t.Fatalf("windows [%d, %d) and [%d, %d), want %d and %d bytes", sf, ef, sh, eh, modelWindow, modelWindow/2)
+	}
+	if i := strings.Index(text, "zebra"); i < sh || i >= eh {
+		t.Errorf("best half window [%d, %d) does not hold the planted word at %d", sh, eh, i)
+	}
+	if ph <= pf {
+		t.Errorf("half-window score %.4f <= full-window score %.4f", ph, pf)
+	}
+}
+
 // channelExamples are a tiny two-channel training set: plain questions are
 // benign as prompts and injections as data; data is benign in both.
 func channelExamples() (prompt, data []ModelExample) {
@@ -174,7 +258,11 @@ func channelExamples() (prompt, data []ModelExample) {
 func TestChannelModelHeads(t *testing.T) {
 	t.Parallel()
 	prompt, data := channelExamples()
-	opts := ModelTrainOptions{Bits: 12, Epochs: 30, Seed: 3, DataThresholds: [3]float64{0.4, 0.6, 0.8}}
+	opts := ModelTrainOptions{Bits: 12, Epochs: 30, Seed: 3, DataThresholds: [3]float64{0.4, 0.6, 0.8},
+		DataWordsOnly: true, DataCodeWords: true, DataHalfWindow: true}
+	if _, err := TrainChannelModel(t.Context(), prompt, data, ModelTrainOptions{DataCodeWords: true}); err == nil {
+		t.Error("TrainChannelModel with DataCodeWords and character grams = nil error")
+	}
 	m, err := TrainChannelModel(t.Context(), prompt, data, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +281,10 @@ func TestChannelModelHeads(t *testing.T) {
 	again, _ := back.MarshalBinary()
 	if !bytes.Equal(raw, again) {
 		t.Error("a two-head model does not survive MarshalBinary and LoadModel unchanged")
+	}
+	if p, d := back.heads[0], back.heads[1]; p.wordsOnly || p.codeWords || p.halfWindow || !d.wordsOnly || !d.codeWords || !d.halfWindow {
+		t.Errorf("head options after LoadModel: prompt %v/%v/%v, data %v/%v/%v; want false/false/false, true/true/true",
+			p.wordsOnly, p.codeWords, p.halfWindow, d.wordsOnly, d.codeWords, d.halfWindow)
 	}
 	tests := []struct {
 		ch   Channel
@@ -248,4 +340,42 @@ func TestLoadModelV1(t *testing.T) {
 	if _, err := LoadModel(bad); !errors.Is(err, ErrBadModel) {
 		t.Errorf("LoadModel(3 heads) = %v, want ErrBadModel", err)
 	}
+}
+
+// FuzzLoadModel checks that LoadModel never panics and that whatever it
+// accepts marshals back to the same bytes and scores text in both
+// channels. The seeds are small valid models; the fuzzer mutates them
+// (checksums are fixed up so that the header and the heads are reached).
+func FuzzLoadModel(f *testing.F) {
+	one, _ := (&Model{bits: minModelBits, heads: []modelHead{{weights: make([]int8, 1<<minModelBits), scale: 1}}}).MarshalBinary()
+	two, _ := (&Model{bits: minModelBits, heads: []modelHead{
+		{weights: make([]int8, 1<<minModelBits), scale: 1},
+		{weights: make([]int8, 1<<minModelBits), scale: 1, wordsOnly: true, codeWords: true, halfWindow: true},
+	}}).MarshalBinary()
+	f.Add(one, true)
+	f.Add(two, true)
+	f.Add(two[:60], false)
+	f.Fuzz(func(t *testing.T, data []byte, fixSum bool) {
+		if fixSum && len(data) >= 4 {
+			data = bytes.Clone(data)
+			binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.ChecksumIEEE(data[:len(data)-4]))
+		}
+		m, err := LoadModel(data)
+		if err != nil {
+			if !errors.Is(err, ErrBadModel) {
+				t.Fatalf("LoadModel error %v is not ErrBadModel", err)
+			}
+			return
+		}
+		back, err := m.MarshalBinary()
+		if err != nil || !bytes.Equal(back, data) && !bytes.HasPrefix(data, []byte(modelMagicV1)) {
+			t.Fatalf("MarshalBinary(LoadModel(data)) = %d bytes, %v; want the input back", len(back), err)
+		}
+		text := strings.Repeat("`code` and prose. ", 120)
+		for _, ch := range []Channel{ChannelPrompt, ChannelData} {
+			if p := m.ChannelScore(ch, text); !(p >= 0 && p <= 1) {
+				t.Fatalf("ChannelScore(%s) = %v, want a probability", ch, p)
+			}
+		}
+	})
 }

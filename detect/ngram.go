@@ -13,7 +13,9 @@ import "unicode/utf8"
 // The last five bytes live in one 64-bit shift register, so a gram is a
 // mask of it and costs one multiplication to hash (Fibonacci hashing of
 // the gram tagged with its length); words are hashed with FNV-1a as they
-// are read.
+// are read. A sink may ask for words only (no grams, [extractWords]), and
+// then for the words between backticks (Markdown inline code and fenced
+// blocks) to be hashed apart from the same words in prose.
 
 // Hash constants: the multiplier is the 64-bit golden ratio (Fibonacci
 // hashing); the salts keep the word families apart.
@@ -24,6 +26,7 @@ const (
 	saltWord   = 0x6A09E667F3BCC908
 	saltBigram = 0x243F6A8885A308D3
 	saltLead   = 0x452821E638D01377
+	saltCode   = 0xBE5466CF34E90C6C
 )
 
 // ngramBucket maps a 64-bit hash to one of 2^bits buckets.
@@ -43,6 +46,7 @@ func gramBucket(key uint64, shift uint8) uint32 {
 // collects the buckets (training).
 type featureSink struct {
 	wordsOnly bool // no character n-grams
+	codeWords bool // words between backticks hashed apart (with wordsOnly)
 	weights   []int8
 	sums      []int32
 	count     []int32
@@ -81,6 +85,10 @@ func ngramSentenceByte(c byte) bool {
 
 // extractFeatures feeds the features of text to sink.
 func extractFeatures(text string, bits uint8, sink *featureSink) {
+	if sink.wordsOnly {
+		extractWords(text, bits, sink)
+		return
+	}
 	shift := 64 - bits
 	var g uint64 // last five bytes after space collapsing, newest lowest
 	n := 0       // bytes seen after space collapsing
@@ -116,9 +124,6 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 			}
 		}
 		// Character n-grams.
-		if sink.wordsOnly {
-			continue
-		}
 		if ngramSpaceByte(c) {
 			if prevSpace {
 				continue
@@ -153,6 +158,56 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 		}
 	}
 	if inWord {
+		sink.add(ngramBucket(word^saltWord, bits), len(text))
+		if prevWord != 0 {
+			sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), len(text))
+		}
+		if wordLead {
+			sink.add(ngramBucket(word^saltLead, bits), len(text))
+		}
+	}
+}
+
+// extractWords feeds the word features of text to sink: those of
+// [extractFeatures] without the grams, and with sink.codeWords the words
+// between backticks hashed apart (a backtick toggles; a fence of three
+// toggles too).
+func extractWords(text string, bits uint8, sink *featureSink) {
+	var word, prevWord, code uint64
+	inWord := false
+	lead, wordLead := true, false // at a sentence start; the current word starts one
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if ngramWordByte(c) {
+			if !inWord {
+				word = fnvOffset
+				inWord = true
+				wordLead, lead = lead, false
+			}
+			word = (word ^ uint64(c)) * rollBase
+			continue
+		}
+		if inWord {
+			word ^= code
+			sink.add(ngramBucket(word^saltWord, bits), i)
+			if prevWord != 0 {
+				sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), i)
+			}
+			if wordLead {
+				sink.add(ngramBucket(word^saltLead, bits), i)
+			}
+			prevWord = word
+			inWord = false
+		}
+		if ngramSentenceByte(c) {
+			lead = true
+		}
+		if c == '`' && sink.codeWords {
+			code ^= saltCode
+		}
+	}
+	if inWord {
+		word ^= code
 		sink.add(ngramBucket(word^saltWord, bits), len(text))
 		if prevWord != 0 {
 			sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), len(text))
