@@ -84,9 +84,8 @@ func TestInjectionCorpusHeldOut(t *testing.T) {
 
 	// Channel-aware: the users' questions and WildGuard as prompts, the
 	// e-mails, tables, code answers and attacks as data. The data head
-	// finds planted plain tasks the prompt head cannot, at a higher FPR on
-	// data (see docs/detection.md); the floors sit a little below the
-	// measured figures.
+	// finds plain tasks the prompt head cannot (see docs/detection.md);
+	// the floors sit a little below the measured figures.
 	files, cats = injtrain.MeasureRows(held, func(r injtrain.Row) bool {
 		v, err := d.CheckChannel(t.Context(), r.Text, nil, injtrain.EvalChannel(r))
 		return err != nil || v.Injection
@@ -94,7 +93,7 @@ func TestInjectionCorpusHeldOut(t *testing.T) {
 	logRates(t, "held-out, channel-aware, rules + model, balanced, per file:", files)
 	logRates(t, "held-out, channel-aware, per category:", cats)
 	chFloors := map[string]struct{ minTPR, maxFPR float64 }{
-		"bipia.jsonl":            {0.85, 0.03},
+		"bipia.jsonl":            {0.87, 0.01},
 		"wildguard_benign.jsonl": {0, 0.01},
 	}
 	for _, r := range files {
@@ -112,7 +111,7 @@ func TestInjectionCorpusHeldOut(t *testing.T) {
 // trained on every row: these numbers are in-sample, not a quality claim.
 func TestInjectionCorpusEmbeddedInSample(t *testing.T) {
 	t.Parallel()
-	rows, err := injtrain.Load(corporaDir(t))
+	rows, err := injtrain.LoadInjection(corporaDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,6 +166,13 @@ func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
 	sec := section{Title: "Prompt injection (`detect.Injection`, `detect.Model`)"}
 	rows := e.injRows()
 	train, held := injtrain.Split(rows)
+	// The data head also learns from ordinary text of other corpus files,
+	// as the embedded model does (injtrain.Load appends the same rows).
+	ordinary, err := injtrain.LoadOrdinary(e.c.dir)
+	if err != nil {
+		return sec, nil, err
+	}
+	train = append(train, ordinary...)
 	opts := injtrain.TrainOptions()
 	if e.trainEpochs > 0 {
 		opts.Epochs = e.trainEpochs
@@ -177,8 +184,9 @@ func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
 	sec.Intro = append(sec.Intro, fmt.Sprintf("The verdict combines the rules (the reference's seven strategies, matched on normalised "+
 		"text) and the model: injection if a surviving rule or the model fires. Held-out split: %d rows "+
 		"(BIPIA's own test files and three in ten WildGuard rows by a hash of the text); the held-out model "+
-		"is trained on the other %d rows plus the synthetic data of `internal/train/injtrain`, with the same "+
-		"seed and options as the embedded model.", len(held), len(train)))
+		"is trained on the other %d rows plus the synthetic data of `internal/train/injtrain` (and, for the data head, "+
+		"%d texts of ordinary corpus files), with the same seed and options as the embedded model.",
+		len(held), len(train)-len(ordinary), len(ordinary)))
 	sec.Intro = append(sec.Intro, injectionModelNotes...)
 	combined := map[detect.Sensitivity]*detect.Injection{}
 	for _, s := range []detect.Sensitivity{detect.SensitivityStrict, detect.SensitivityBalanced, detect.SensitivityPermissive} {
@@ -660,26 +668,31 @@ var injectionModelNotes = []string{
 	"**Channels.** `InjectionOptions.Channel` and `Injection.CheckChannel` say whether a text is the user's own " +
 		"prompt (`prompt`, the default) or untrusted data the agent reads (`data`: tool results, retrieved documents, " +
 		"e-mails, MCP responses, memory writes). The rules are the same in both. The model has two heads over the same " +
-		"hashed text: the prompt head (as before) and a data head, trained so that in data any request addressed to " +
+		"hashed text: the prompt head and a data head, trained so that in data any request addressed to " +
 		"the assistant is an injection — plain tasks and questions (\"What is the tallest mountain in Africa?\") alone or " +
-		"planted in e-mails, tables, web pages and code, in many languages — against data full of requests meant for " +
-		"people (\"Can you send me the Q3 report by Friday?\"), instructions to a reader, FAQs and code answers. In the data " +
-		"channel both heads run (what is an injection in a prompt is one in data too) and the finding's rule says which " +
-		"fired (`model:data` or `model`). The channel-aware tables judge BIPIA's questions and WildGuard as prompts and " +
-		"BIPIA's e-mails, tables, code answers and attacks as data; the channel-blind tables judge every row as a prompt " +
-		"(what a caller that does not say the channel gets).",
+		"planted in e-mails, tables, web pages and code, in many languages — against data full of requests and " +
+		"instructions meant for people (\"Can you send me the Q3 report by Friday?\", \"Log in to manage your booking\", " +
+		"\"You should make x a NumPy array\"). In the data channel both heads run (what is an injection in a prompt is one " +
+		"in data too) and the finding's rule says which fired (`model:data` or `model`). The channel-aware tables judge " +
+		"BIPIA's questions and WildGuard as prompts and BIPIA's e-mails, tables, code answers and attacks as data; the " +
+		"channel-blind tables judge every row as a prompt (what a caller that does not say the channel gets).",
 	"**Model.** Logistic regression (AdaGrad, classes balanced, seed 20260401) over 2^18 hashed features of " +
 		"the normalised text: byte 3/4/5-grams (white space collapsed, digits mapped to 0; the last five bytes " +
 		"are kept in one 64-bit register, so each gram costs one multiplication to hash), word uni/bigrams and the " +
 		"first word of each sentence, line or table cell (an opening imperative or question word), " +
-		"the sum normalised by √(feature count), int8-quantised weights (256 KiB per head, embedded). The data head reads " +
-		"words only (no byte grams): text unlike its training data then scores near even instead of borrowing the weight " +
-		"of shared letters, which lowered its false positives on code answers in cross-validation. Texts longer than " +
-		"1 KiB are scored in 1 KiB windows stepping by 256 bytes and the highest window counts. Prompt-head thresholds " +
-		"are fixed a priori (strict 0.5, balanced 0.7, permissive 0.9); data-head thresholds (0.7, 0.9, 0.95) were chosen " +
-		"by cross-validation on the training split (`go run ./internal/train -fold`, which trains on four fifths of the " +
-		"training rows, measures on the fifth and lists its mistakes, never touching the held-out rows). Retrain with " +
-		"`go run ./internal/train` (deterministic: the same corpora give the same file byte for byte).",
+		"the sum normalised by √(feature count), int8-quantised weights (256 KiB per head, embedded). Texts longer than " +
+		"1 KiB are scored in 1 KiB windows stepping by 256 bytes and the highest window counts. The data head differs in " +
+		"three ways: it reads words only (no byte grams: text unlike its training data then scores near even instead of " +
+		"borrowing the weight of shared letters); words between backticks (Markdown inline code and fenced blocks) are " +
+		"hashed apart from the same words in prose (`numpy.delete()` in an answer is not \"delete\" in a request); and it " +
+		"scores long texts in 512-byte windows, so that a short request planted in a long document is less diluted. " +
+		"Prompt-head thresholds are fixed a priori (strict 0.5, balanced 0.7, permissive 0.9); data-head thresholds " +
+		"(0.7, 0.9, 0.95) were chosen by cross-validation on the training split (`go run ./internal/train -fold`: five " +
+		"folds, each trained on the other four fifths of the training rows; it prints the pooled rates, a sweep of the " +
+		"data-head threshold and the mistakes, and never reads the held-out rows): balanced 0.9 is the lowest threshold " +
+		"whose cross-validated false-positive rate on BIPIA's data rows (e-mails, tables, code answers) stayed at or under " +
+		"1% with three different seeds. Retrain with `go run ./internal/train` (deterministic: the same corpora give the " +
+		"same file byte for byte).",
 	"**Training data.** Prompt head: the training-split corpus rows plus synthetic examples composed from parts (never " +
 		"corpus sentences): directives to an assistant in 15 languages planted in e-mails, tables, HTML " +
 		"comments, code comments, JSON and reviews; indirect forms — directives about the assistant's own " +
@@ -688,25 +701,45 @@ var injectionModelNotes = []string{
 		"phrase (\"Also, ...\", \"In addition, ...\"); and benign look-alikes. Data head (`injtrain.DataExamples`): " +
 		"BIPIA's training-split attacks (positive), contexts and their lines and sentences (negative); the training-split " +
 		"user questions and generated tasks planted in excerpts of those contexts, each paired with the same excerpt " +
-		"without it; generated tasks for an assistant (an opener, one of 26 acts and one of 59 subjects, one of 90 " +
-		"written tasks, or one of 48 in 18 other languages) alone and planted; the prompt head's synthetic attacks, " +
-		"alone and planted in generated data paired with the same data without them; generated e-mails, tables, pages, " +
-		"FAQs, code answers, chat lines and statements about the same subjects, with requests meant for people. " +
+		"without it; generated tasks for an assistant (an opener, one of 26 acts and one of 59 subjects; a grammar of " +
+		"nine kinds of task — writing, explaining, analysing, coding and automating, researching, advising, questions " +
+		"of fact, transforming text, role-play — each a verb of its kind with one of its objects; one of 90 written " +
+		"tasks; or one of 48 in 18 other languages) alone and planted; the prompt head's synthetic attacks, alone and " +
+		"planted in generated data paired with the same data without them; generated e-mails, tables, pages, FAQs, code " +
+		"answers, chat lines and statements about the same subjects, with requests meant for people; generated ordinary " +
+		"documents cut to one scoring window (answers to programming questions written to the asker, with code blocks " +
+		"and REPL output; encyclopedic prose; long padded tables with prose cells; notification and marketing e-mails " +
+		"with calls to action; READMEs; meeting notes whose action items are for people), their single sentences and " +
+		"table rows, and windows paired with the same window with a task or an attack planted; and, as ordinary data, " +
+		"the text of four corpus files that are not part of the injection evaluation — destructive/tldr_commands.jsonl " +
+		"(its rows put back together as tldr pages), mcp/bfcl_function_docs.jsonl and mcp/mcp_tools_list_snapshots.jsonl " +
+		"(tool definitions as published JSON) and toolcalls/bfcl_calls.jsonl (tool calls) — each alone, and some with a " +
+		"task planted. Those four files are used for the data head only; they measure other detectors (dangerous " +
+		"operations, the MCP scanner, the response scanner), whose figures in this report do not use the model. " +
 		"WildGuard is not used for the data head. Tests check that generated text contains no held-out row and shares no " +
 		"run of eight words with one; that check removed a few generated items (two harmful-code snippets and a phrase " +
-		"of the code-planting template, and three plain tasks) that resembled held-out BIPIA rows. The harmful-code " +
-		"snippets of the prompt head still cover the same kinds of behaviour as some held-out code_attack " +
-		"sub-categories (keylogging, screen scraping, denial of service), so its code_attack figure is optimistic.",
-	"**Before and after** (held out, rules + model, balanced). Previous model (one head): bipia TPR 80.0% (100/125) — " +
+		"of the code-planting template, three plain tasks, and a Python traceback line of the generated code answers) " +
+		"that resembled held-out BIPIA rows. The harmful-code snippets of the prompt head still cover the same kinds of " +
+		"behaviour as some held-out code_attack sub-categories (keylogging, screen scraping, denial of service), so its " +
+		"code_attack figure is optimistic.",
+	"**Before and after** (held out, rules + model, balanced). One-head model: bipia TPR 80.0% (100/125) — " +
 		"code_attack 100% (50/50), text_attack 66.7% (50/75) — FPR 0.00% (0/285); WildGuard FPR 0.00% (0/289). " +
-		"Channel-blind the new model is on a par (tables below). Channel-aware, the data channel finds planted plain " +
-		"tasks that the prompt head cannot (text_attack rises from 66.7% to about 80%), but at a cost: some code " +
-		"answers addressed to their asker (\"You should make x a numpy array\") and the odd table score as requests, " +
-		"so bipia's FPR is about 2% against the 1% target, and the data channel is opt-in (the memory guard's " +
-		"`InjectionChannel`, `InjectionOptions.Channel`). In cross-validation on the training split the false " +
-		"positives of the data head score close to 1, so a higher threshold does not remove them: the head needs more " +
-		"varied ordinary data (negatives) than the generator and BIPIA's 95 training e-mails and code answers give. " +
-		"Speed (instructions per 1 KiB check, `valgrind --tool=callgrind`, repeatable under load): before 299k; now " +
-		"215k in the prompt channel (features: three grams summed per byte at once; the rest of the gain is faster " +
-		"normalising elsewhere in the package) and 277k in the data channel (both heads, the data head without grams).",
+		"First two-head model: channel-blind on a par (79.2%, FPR 0%); channel-aware TPR 87.2% (109/125) at a bipia FPR " +
+		"of 2.11% (6/285: five code answers addressed to their asker and a table), because the data head had too few " +
+		"kinds of ordinary data to learn from. Now (tables below): channel-blind unchanged — the prompt head is byte for " +
+		"byte the same (TPR 79.2%, FPR 0%); channel-aware TPR 88.8% (111/125: code_attack 98.0%, text_attack 82.7%) at a " +
+		"bipia FPR of 0.70% (2/285: one code answer, one table) and WildGuard 0%. Channel-aware, the FPR part of the " +
+		"target is met and the TPR part (90%) is not: two attacks short. In cross-validation on the training split the " +
+		"same recipe reached TPR 96.8% at an FPR on data rows of 0.84%; the held-out attacks that both heads miss are " +
+		"mostly plain tasks of kinds the training split has none of (sentiment analysis, business intelligence, " +
+		"conversation: see the sub-category table), so the data head's recall on new kinds of task is the limit. What lowered " +
+		"the false positives in cross-validation: generated ordinary documents and single sentences, and the ordinary " +
+		"corpus files, most; code words hashed apart and half windows, a little. The held-out rows were measured twice " +
+		"while this version was made: after the changes above, and again after American spellings and a few general verbs " +
+		"(\"summarize\", \"analyze\", \"provide\") were added to the task grammar on the strength of cross-validated " +
+		"mistakes, which changed nothing held out; no threshold, feature or example was chosen from held-out rows. The " +
+		"data channel stays opt-in (the memory guard's `InjectionChannel`, `InjectionOptions.Channel`). Speed " +
+		"(instructions per 1 KiB `Scan`, `BenchmarkInjection`, `valgrind --tool=callgrind`, repeatable under load): " +
+		"prompt channel 190k before and 189k now (the words-only features have their own loop, so the gram loop lost a " +
+		"test per byte); data channel 254k before and 239k now.",
 }

@@ -7,6 +7,13 @@
 // only and prints the held-out rates, then trains the final model on every
 // row and writes it. No network access; the output is the same for the same
 // inputs and seed.
+//
+//	go run ./internal/train -fold
+//
+// cross-validates on the training split instead (five folds; the held-out
+// rows are not read into any measurement) and prints the pooled rates, a
+// sweep of the data head's threshold and the mistakes: the view used to
+// develop the training data and choose thresholds.
 package main
 
 import (
@@ -32,7 +39,7 @@ func run(ctx context.Context, args []string) error {
 	corpora := fs.String("corpora", "../shared/corpora", "directory of the labelled corpora")
 	seed := fs.Uint64("seed", injtrain.Seed, "random seed")
 	bits := fs.Uint("bits", 18, "log2 of the number of hash buckets")
-	fold := fs.Bool("fold", false, "measure on one fifth of the training split (trained on the rest) and list its mistakes; implies -held-out-only")
+	fold := fs.Bool("fold", false, "cross-validate on the training split (five folds: train on four fifths, measure on the fifth, in turn), print the pooled rates, a sweep of data-head thresholds and the mistakes; write no model")
 	heldOnly := fs.Bool("held-out-only", false, "print the held-out rates and stop (write no model)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,10 +52,8 @@ func run(ctx context.Context, args []string) error {
 	opts.Bits = uint8(*bits)
 	train, held := injtrain.Split(rows)
 	if *fold {
-		// Development view: hold out a fifth of the training split
-		// instead, and list its mistakes (the real held-out rows stay
-		// unseen).
-		train, held = injtrain.Fold(train, 5, 0)
+		// Development view: the real held-out rows stay unseen.
+		return crossValidate(ctx, train, *seed, opts)
 	}
 	m, err := injtrain.Train(ctx, train, *seed, opts)
 	if err != nil {
@@ -69,16 +74,7 @@ func run(ctx context.Context, args []string) error {
 		injtrain.WriteTable(os.Stdout, files)
 		injtrain.WriteTable(os.Stdout, cats)
 	}
-	if *fold {
-		for _, r := range held {
-			ch := injtrain.EvalChannel(r)
-			p := m.ChannelScore(ch, r.Text)
-			if (p >= m.ChannelThreshold(ch, detect.SensitivityBalanced)) != r.Malicious() {
-				fmt.Printf("miss %s %s p=%.2f len=%d %q\n", ch, r.Category, p, len(r.Text), trunc(r.Text, 100))
-			}
-		}
-	}
-	if *heldOnly || *fold {
+	if *heldOnly {
 		return nil
 	}
 	final, err := injtrain.Train(ctx, rows, *seed, opts)

@@ -227,11 +227,13 @@ func (g *dataGen) pick(xs []string) string { return xs[g.rng.IntN(len(xs))] }
 
 // task returns a task for an assistant.
 func (g *dataGen) task() string {
-	switch g.rng.IntN(5) {
+	switch g.rng.IntN(7) {
 	case 0:
 		return g.pick(foreignTasks)
 	case 1, 2:
 		return g.pick(directTasks)
+	case 3, 4:
+		return g.familyTask()
 	}
 	act := strings.Replace(g.pick(taskActs), "%s", g.pick(taskSubjects), 1)
 	op := g.pick(taskOpeners)
@@ -476,15 +478,21 @@ func upperFirst(s string) string {
 // questions are instructions for the assistant, hence injections in data;
 // the rows' e-mails, tables and code answers are ordinary data. WildGuard
 // rows are user prompts and some are statements, so they are not used
-// here. To these it adds the prompt head's synthetic attacks, generated
-// tasks for an assistant (alone, and planted in generated data and in the
-// corpus contexts) and generated ordinary data full of requests meant for
-// people. Deterministic for a seed.
+// here. Ordinary rows ([LoadOrdinary]: tldr pages, tool definitions, tool
+// calls) are ordinary data. To these it adds the prompt head's synthetic
+// attacks, generated tasks for an assistant (alone, and planted in
+// generated data, in the corpus contexts and in the ordinary rows) and
+// generated ordinary data full of requests and instructions meant for
+// people (see ordinary.go). Deterministic for a seed.
 func DataExamples(rows []Row, seed uint64) []detect.ModelExample {
 	g := &dataGen{rng: rand.New(rand.NewPCG(seed, 0xda7a))}
 	var out []detect.ModelExample
-	var contexts, asks []string
+	var contexts, asks, ordinary []string
 	for _, r := range rows {
+		if r.Ordinary {
+			ordinary = append(ordinary, r.Text)
+			continue
+		}
 		if r.File != "bipia.jsonl" {
 			continue
 		}
@@ -578,5 +586,63 @@ func DataExamples(rows []Row, seed uint64) []detect.ModelExample {
 	for range 800 {
 		neg(g.email(g.pick(foreignData)))
 	}
+	// Ordinary documents (see ordinary.go), one scoring window each: alone
+	// and, paired with the same window, with a task or an attack planted.
+	bare := bareAttacks(seed ^ 0x0d0c)
+	for range 6000 {
+		neg(g.window(g.ordinaryDoc()))
+	}
+	// Single sentences and table rows of the same: short texts weigh each
+	// word more, and tasks are short.
+	kinds := []string{"answer", "prose", "notice", "readme", "notes"}
+	for i := range 6000 {
+		if i%5 == 4 {
+			t := g.longTable()
+			lines := strings.Split(strings.TrimSpace(t), "\n")
+			neg(lines[g.rng.IntN(len(lines))])
+			continue
+		}
+		neg(strings.Join(g.sentences(kinds[g.rng.IntN(len(kinds))], 1+g.rng.IntN(2)), " "))
+	}
+	for i := range 3000 {
+		host := g.window(g.ordinaryDoc())
+		inner := planted()
+		if i%3 == 0 {
+			inner = bare[g.rng.IntN(len(bare))]
+		}
+		pos(g.plantIn(host, inner))
+		neg(host)
+	}
+	// Ordinary corpus text (tldr pages, tool definitions, tool calls):
+	// each a negative, and some paired with a task planted in them.
+	for _, o := range ordinary {
+		neg(g.window(o))
+	}
+	for i := range min(len(ordinary), 1500) {
+		host := g.window(ordinary[g.rng.IntN(len(ordinary))])
+		inner := planted()
+		if i%3 == 0 {
+			inner = bare[g.rng.IntN(len(bare))]
+		}
+		pos(g.plantIn(host, inner))
+		neg(host)
+	}
 	return out
+}
+
+// Planted returns, for a measurement of the data head, each attack row
+// planted in an excerpt of one of the context rows (chosen in turn, with
+// the place and the prefix drawn from seed) and, alongside, the same
+// excerpts without the attack. Deterministic for a seed.
+func Planted(attacks, contexts []Row, seed uint64) (planted, hosts []string) {
+	if len(contexts) == 0 {
+		return nil, nil
+	}
+	g := &dataGen{rng: rand.New(rand.NewPCG(seed, 0x91a7))}
+	for i, a := range attacks {
+		host := g.excerpt(contexts[i*7%len(contexts)].Text)
+		planted = append(planted, g.plantIn(host, g.pick(plantPrefixes)+a.Text))
+		hosts = append(hosts, host)
+	}
+	return planted, hosts
 }

@@ -1,6 +1,7 @@
 package injtrain
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -135,5 +136,90 @@ func TestEvalChannel(t *testing.T) {
 		if got := EvalChannel(tt.r); string(got) != tt.want {
 			t.Errorf("EvalChannel(%s %s) = %s, want %s", tt.r.File, tt.r.Category, got, tt.want)
 		}
+	}
+}
+
+// TestGeneratedTextFilled checks that every {slot} of the task and
+// ordinary-data templates has a pool: generated text keeps no braces.
+func TestGeneratedTextFilled(t *testing.T) {
+	t.Parallel()
+	g := &dataGen{rng: rand.New(rand.NewPCG(1, 2))}
+	gens := map[string]func() string{
+		"familyTask": g.familyTask, "task": g.task, "ordinaryDoc": g.ordinaryDoc, "longTable": g.longTable,
+		"longAnswer": g.longAnswer, "notice": g.notice, "readme": g.readme, "notes": g.notes,
+	}
+	for kind := range ordinaryTemplates {
+		gens["sentences/"+kind] = func() string { return strings.Join(g.sentences(kind, 3), " ") }
+	}
+	for name, gen := range gens {
+		for range 3000 {
+			if s := gen(); strings.ContainsAny(s, "{}") || s == "" {
+				t.Fatalf("%s generated %q: empty or an unfilled slot", name, s)
+			}
+		}
+	}
+	for _, f := range taskFamilies {
+		for _, o := range f.objects {
+			for _, slot := range slotNames(o) {
+				if _, ok := taskSlots[slot]; !ok {
+					t.Errorf("task object %q: no pool for {%s}", o, slot)
+				}
+			}
+		}
+	}
+}
+
+// slotNames returns the {slot} names in s.
+func slotNames(s string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			return out
+		}
+		out = append(out, s[i+1:i+j])
+		s = s[i+j+1:]
+	}
+}
+
+// TestLoadOrdinary checks the ordinary rows: every file gives rows, none
+// is held out or labelled malicious, the prompt head never sees them, the
+// evaluation judges them as data, and tldr rows are whole pages.
+func TestLoadOrdinary(t *testing.T) {
+	t.Parallel()
+	dir := corpora(t)
+	ord, err := LoadOrdinary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perFile := map[string]int{}
+	for _, r := range ord {
+		perFile[r.File]++
+		if !r.Ordinary || r.Malicious() || HeldOut(r) || EvalChannel(r) != "data" || r.Text == "" || len(r.Text) > maxOrdinaryText+(2<<10) {
+			t.Fatalf("ordinary row %+v: want ordinary, benign, in training, judged as data, with text of bounded size", r)
+		}
+		if r.File == "tldr_commands.jsonl" && (!strings.HasPrefix(r.Text, "# ") || !strings.Contains(r.Text, "\n- ")) {
+			t.Fatalf("tldr row %q is not a page", r.Text)
+		}
+	}
+	for _, name := range OrdinaryFiles {
+		if perFile[filepath.Base(name)] == 0 {
+			t.Errorf("no ordinary rows from %s", name)
+		}
+	}
+	if ex := Examples(ord); len(ex) != 0 {
+		t.Errorf("Examples(ordinary rows) = %d prompt-head examples, want 0", len(ex))
+	}
+	all, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inj, err := LoadInjection(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(inj)+len(ord) {
+		t.Errorf("Load = %d rows, want %d injection + %d ordinary", len(all), len(inj), len(ord))
 	}
 }

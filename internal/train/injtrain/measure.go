@@ -11,11 +11,15 @@ import (
 	"github.com/agentos/agentos/detect"
 )
 
-// Examples turns corpus rows into training examples.
+// Examples turns corpus rows into training examples of the prompt head
+// (ordinary rows are left out: they serve the data head only).
 func Examples(rows []Row) []detect.ModelExample {
-	out := make([]detect.ModelExample, len(rows))
-	for i, r := range rows {
-		out[i] = detect.ModelExample{Text: r.Text, Injection: r.Malicious()}
+	out := make([]detect.ModelExample, 0, len(rows))
+	for _, r := range rows {
+		if r.Ordinary {
+			continue
+		}
+		out = append(out, detect.ModelExample{Text: r.Text, Injection: r.Malicious()})
 	}
 	return out
 }
@@ -56,9 +60,11 @@ const Seed = 20260401
 // TrainOptions are the training options of the embedded model (Seed is
 // set by [Train]).
 func TrainOptions() detect.ModelTrainOptions {
-	// The data head reads words only and its thresholds were chosen by
-	// cross-validation on the training split (go run ./internal/train -fold).
-	return detect.ModelTrainOptions{DataWordsOnly: true, DataThresholds: [3]float64{0.7, 0.9, 0.95}}
+	// The data head reads words only (code words apart), scores half
+	// windows, and its thresholds were chosen by cross-validation on the
+	// training split (go run ./internal/train -fold).
+	return detect.ModelTrainOptions{DataWordsOnly: true, DataCodeWords: true, DataHalfWindow: true,
+		DataThresholds: [3]float64{0.7, 0.9, 0.95}}
 }
 
 // Train fits the two-head model on the given corpus rows plus the
@@ -75,6 +81,9 @@ func Train(ctx context.Context, rows []Row, seed uint64, opts detect.ModelTrainO
 // the user's own prompt; an e-mail, a table, a code answer and an attack
 // (which BIPIA plants inside such data) are data the agent reads.
 func EvalChannel(r Row) detect.Channel {
+	if r.Ordinary {
+		return detect.ChannelData
+	}
 	c := Category(r)
 	if r.File != "bipia.jsonl" || strings.HasSuffix(c, "_question") {
 		return detect.ChannelPrompt
@@ -114,10 +123,20 @@ func Measure(rows []Row, flag func(string) bool) (perFile, perCategory []Rate) {
 // MeasureRows is [Measure] with a flag that sees the whole row (to choose
 // the channel by [EvalChannel], for example).
 func MeasureRows(rows []Row, flag func(Row) bool) (perFile, perCategory []Rate) {
+	hits := make([]bool, len(rows))
+	for i, r := range rows {
+		hits[i] = flag(r)
+	}
+	return Tally(rows, hits)
+}
+
+// Tally returns the rates per file and per "file/category" of rows whose
+// verdicts are hits (hits[i] for rows[i]), sorted by group name.
+func Tally(rows []Row, hits []bool) (perFile, perCategory []Rate) {
 	files := map[string]*Rate{}
 	cats := map[string]*Rate{}
-	for _, r := range rows {
-		hit := flag(r)
+	for i, r := range rows {
+		hit := hits[i]
 		for _, g := range []struct {
 			m   map[string]*Rate
 			key string
