@@ -204,6 +204,8 @@ type MCPScanner struct {
 	log   *slog.Logger
 	meter *workMeter // nil except in tests
 
+	scratch sync.Pool // *mcpScratch
+
 	mu       sync.RWMutex
 	registry map[registryKey]*Fingerprint
 	names    *nameIndex
@@ -386,6 +388,12 @@ type scanState struct {
 // on ordinary text is never.
 type ruleText struct {
 	raw string
+	// joined, if not nil, is the text (a schema's joined strings, see
+	// jsonStrings) in the scan's scratch memory; raw is then made from it
+	// on first use (see text), which on ordinary plain schemas is never.
+	joined []byte
+	// size is len(raw), known before raw is built.
+	size int
 	// plain: raw is plainASCII, so both copies are strings.ToLower(raw).
 	plain bool
 	// mask: py bits from the folded copy, ext bits from the normalised one.
@@ -399,15 +407,12 @@ type ruleText struct {
 // with ext, the extended ones. Plain text takes one pass and no copy;
 // other text is folded (and, with ext, normalised) here.
 func newRuleText(r *mcpRules, buf *[]byte, text string, ext bool, meter *workMeter) ruleText {
-	t := ruleText{raw: text, plain: plainASCII(text)}
 	meter.add(2 * len(text))
-	if t.plain {
-		t.mask = r.mask(text)
-		if !ext {
-			t.mask = ruleMask(t.mask.py())
-		}
-		return t
+	// The literal pass stops at the first byte that makes text not plain.
+	if m, ok := orMaskPlain(r.lits, text, r.litBits); ok {
+		return plainRuleText(text, nil, ruleMask(m), ext)
 	}
+	t := ruleText{raw: text, size: len(text)}
 	t.folded, t.haveFolded = foldString(buf, text), true
 	meter.add(len(t.folded))
 	t.mask = ruleMask(r.mask(t.folded).py())
@@ -417,6 +422,34 @@ func newRuleText(r *mcpRules, buf *[]byte, text string, ext bool, meter *workMet
 		t.mask |= ruleMask(r.mask(t.norm).ext()) << 32
 	}
 	return t
+}
+
+// plainRuleText is the ruleText of a plain text, raw or joined, whose
+// literal pass gave mask.
+func plainRuleText(raw string, joined []byte, mask ruleMask, ext bool) ruleText {
+	if !ext {
+		mask = ruleMask(mask.py())
+	}
+	return ruleText{raw: raw, joined: joined, size: len(raw) + len(joined), plain: true, mask: mask}
+}
+
+// joinedRuleText is newRuleText of string(joined) without the copy when
+// joined is plain.
+func joinedRuleText(r *mcpRules, buf *[]byte, joined []byte, ext bool, meter *workMeter) ruleText {
+	m, ok := orMaskPlain(r.lits, joined, r.litBits)
+	if !ok {
+		return newRuleText(r, buf, string(joined), ext, meter)
+	}
+	meter.add(2 * len(joined))
+	return plainRuleText("", joined, ruleMask(m), ext)
+}
+
+// text returns the text, made from joined on first use.
+func (t *ruleText) text() string {
+	if len(t.raw) != t.size {
+		t.raw = string(t.joined)
+	}
+	return t.raw
 }
 
 // foldedText returns foldInto of the text.
@@ -443,7 +476,14 @@ func (t *ruleText) lowered() string {
 	case t.haveNorm:
 		return t.norm
 	}
-	return strings.ToLower(t.raw)
+	return strings.ToLower(t.text())
+}
+
+// has reports whether text, the raw text of t, contains lit, the literal
+// of trigger bit trig: false without a look when the literal pass did not
+// find it.
+func (t *ruleText) has(trig ruleMask, text, lit string) bool {
+	return t.mask&trig != 0 && strings.Contains(text, lit)
 }
 
 func (st *scanState) add(t Threat) {
@@ -472,18 +512,27 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 		})
 		return st.threats, nil
 	}
-	// Parsing the schema takes one pass; finding which rules may match
-	// the description and the schema's strings one more each.
+	sc := s.getScratch()
+	st.buf = sc.buf[:0]
+	defer func() {
+		sc.buf = st.buf
+		s.putScratch(sc)
+	}()
+	// Parsing the schema takes one pass, which also finds the rules whose
+	// literals occur in its strings; finding those of the description
+	// takes one more.
 	s.meter.add(len(t.InputSchema))
 	var schema *jsonNode
 	if len(t.InputSchema) > 0 {
-		n, err := parseJSON(string(t.InputSchema))
+		sc.p.strs = &sc.strs
+		n, err := sc.p.parse(sc.schemaText(t.InputSchema))
 		if err != nil {
 			return nil, fmt.Errorf("%w: field inputSchema: %w", ErrMalformedTool, err)
 		}
 		if n.kind != jsonNull {
-			schema = &n
-			st.schema = newRuleText(s.rules, &st.buf, schemaStrings(schema, len(t.InputSchema)), !s.opts.ReferenceOnly, s.meter)
+			sc.root = n
+			schema = &sc.root
+			st.schema = joinedRuleText(s.rules, &st.buf, sc.strs.buf, !s.opts.ReferenceOnly, s.meter)
 		}
 	}
 	st.desc = newRuleText(s.rules, &st.buf, t.Description, !s.opts.ReferenceOnly, s.meter)
@@ -506,6 +555,58 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 	return st.threats, nil
 }
 
+// mcpScratch is the memory one scan reuses from the last: the schema's
+// parse and the folding buffer. Nothing in it outlives the scan that used
+// it (threats hold copies or substrings of the scanned tool's strings).
+type mcpScratch struct {
+	p    jsonParser
+	root jsonNode
+	strs jsonStrings
+	buf  []byte
+	// schema is the schema of the last scan as a string: a scan of the
+	// same schema (a client lists the same tools again) needs no copy.
+	schema string
+}
+
+// schemaText returns raw as a string, without a copy when it is the last
+// scan's schema.
+func (sc *mcpScratch) schemaText(raw []byte) string {
+	if string(raw) != sc.schema {
+		sc.schema = string(raw)
+	}
+	return sc.schema
+}
+
+// Bounds on the scratch a scanner keeps between scans: a scan of a larger
+// definition leaves its memory to the collector.
+const (
+	maxScratchNodes = 1 << 10
+	maxScratchBuf   = 16 << 10
+)
+
+func (s *MCPScanner) getScratch() *mcpScratch {
+	if sc, ok := s.scratch.Get().(*mcpScratch); ok {
+		return sc
+	}
+	return &mcpScratch{}
+}
+
+func (s *MCPScanner) putScratch(sc *mcpScratch) {
+	sc.p.reset(maxScratchNodes)
+	sc.root = jsonNode{}
+	sc.strs.buf = sc.strs.buf[:0]
+	if cap(sc.strs.buf) > maxScratchBuf {
+		sc.strs.buf = nil
+	}
+	if cap(sc.buf) > maxScratchBuf {
+		sc.buf = nil
+	}
+	if len(sc.schema) > maxScratchBuf {
+		sc.schema = ""
+	}
+	s.scratch.Put(sc)
+}
+
 func (s *MCPScanner) checkHidden(st *scanState, desc string) {
 	r := s.rules
 	// Plain text is ASCII: it has no invisible characters.
@@ -513,9 +614,10 @@ func (s *MCPScanner) checkHidden(st *scanState, desc string) {
 		s.checkInvisible(st, desc)
 	}
 	for i, re := range r.comments {
-		// Folding changes only letters, so "]:" occurs in the folded
-		// description exactly when it occurs in the description.
-		if i == 0 && !strings.Contains(desc, "<!--") || i > 0 && !strings.Contains(desc, "]:") {
+		if st.desc.mask&(trigComment|trigLinkComment) == 0 {
+			break // neither literal occurs
+		}
+		if i == 0 && !st.desc.has(trigComment, desc, "<!--") || i > 0 && !st.desc.has(trigLinkComment, desc, "]:") {
 			continue
 		}
 		s.meter.add(len(desc))
@@ -535,20 +637,23 @@ func (s *MCPScanner) checkHidden(st *scanState, desc string) {
 			Message: "Encoded payload detected in tool description", MatchedPattern: srcBase64,
 		})
 	}
-	if strings.Contains(desc, `\x`) && r.hexRun.MatchString(desc) {
+	if st.desc.has(trigHex, desc, `\x`) && r.hexRun.MatchString(desc) {
 		st.add(Threat{
 			Type: ThreatHiddenInstruction, Severity: SeverityMedium, Rule: "encoded_payload",
 			Message: "Encoded payload detected in tool description", MatchedPattern: srcHex,
 		})
 	}
-	if strings.Contains(desc, "\n\n\n\n\n") && r.whitespace.MatchString(desc) {
+	if st.desc.has(trigNewlines, desc, "\n\n\n\n\n") && r.whitespace.MatchString(desc) {
 		st.add(Threat{
 			Type: ThreatHiddenInstruction, Severity: SeverityMedium, Rule: "excessive_whitespace",
 			Message: "Instructions hidden after excessive whitespace", MatchedPattern: srcWhitespace,
 		})
 	}
-	present := st.desc.mask.py()
+	present := st.desc.mask.py() & (1<<len(r.instruction) - 1)
 	for i := range r.instruction {
+		if present == 0 {
+			break
+		}
 		if present&(1<<i) != 0 && r.instruction[i].matchLit(st.desc.foldedText(), s.meter) {
 			st.add(Threat{
 				Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "instruction_phrase",
@@ -593,6 +698,9 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 	present := st.desc.mask.py()
 	ni := len(r.instruction)
 	for i := range r.role {
+		if present>>ni&(1<<len(r.role)-1) == 0 {
+			break
+		}
 		if present&(1<<(ni+i)) != 0 && r.role[i].matchLit(st.desc.foldedText(), s.meter) {
 			st.add(Threat{
 				Type: ThreatDescriptionInjection, Severity: SeverityMedium, Rule: "role_override",
@@ -603,6 +711,9 @@ func (s *MCPScanner) checkDescriptionInjection(ctx context.Context, st *scanStat
 	}
 	nr := ni + len(r.role)
 	for i := range r.exfil {
+		if present>>nr&(1<<len(r.exfil)-1) == 0 {
+			break
+		}
 		if present&(1<<(nr+i)) != 0 && r.exfil[i].matchLit(st.desc.foldedText(), s.meter) {
 			// The reference rates any mention (a documentation URL, "send
 			// email") critical; outside reference mode a bare mention is
@@ -645,7 +756,8 @@ func (s *MCPScanner) checkSchema(st *scanState, schema *jsonNode) error {
 	if props.kind != jsonObject {
 		return fmt.Errorf("%w: properties is not an object", errSchemaShape)
 	}
-	required := newRequiredSet(schema.member("required"), s.meter)
+	var required requiredSet
+	required.init(schema.member("required"), s.meter)
 	for i := range props.kids {
 		p := &props.kids[i]
 		if p.kind != jsonObject {
@@ -657,8 +769,17 @@ func (s *MCPScanner) checkSchema(st *scanState, schema *jsonNode) error {
 			return err
 		}
 		if in {
-			lower := strings.ToLower(p.key)
-			for _, sub := range suspiciousRequired {
+			// An ASCII name that lacks a letter of a substring cannot
+			// contain it.
+			have, ascii := letterSet(p.key)
+			lower := ""
+			for j, sub := range suspiciousRequired {
+				if ascii && s.rules.requiredLetters[j]&^have != 0 {
+					continue
+				}
+				if lower == "" {
+					lower = strings.ToLower(p.key)
+				}
 				if strings.Contains(lower, sub) {
 					sv := SeverityCritical
 					if benignRequired(sub) {
@@ -708,7 +829,9 @@ func foldString(buf *[]byte, s string) string {
 
 // requiredSet answers the reference's `name in required` for every property
 // of one schema in work linear in the schema's size: list items and object
-// keys go into a set once, instead of a scan of the list per property.
+// keys go into a set once, instead of a scan of the list per property. A
+// list of at most smallRequired items is scanned instead, which is cheaper
+// than building the set and still bounded.
 type requiredSet struct {
 	node  *jsonNode
 	names map[string]struct{} // list items or object keys; nil otherwise
@@ -722,13 +845,29 @@ type requiredSet struct {
 // requiredSlack is the fixed part of requiredSet's substring budget.
 const requiredSlack = 64 << 10
 
+// smallRequired is the longest list or object requiredSet scans.
+const smallRequired = 8
+
 func newRequiredSet(required *jsonNode, meter *workMeter) *requiredSet {
-	r := &requiredSet{node: required, meter: meter}
+	r := new(requiredSet)
+	r.init(required, meter)
+	return r
+}
+
+// init sets r up for required (see newRequiredSet).
+func (r *requiredSet) init(required *jsonNode, meter *workMeter) {
+	*r = requiredSet{node: required, meter: meter}
 	if required == nil {
-		return r
+		return
 	}
 	switch required.kind {
 	case jsonArray, jsonObject:
+		if len(required.kids) <= smallRequired {
+			for i := range required.kids {
+				meter.add(len(required.kids[i].str) + len(required.kids[i].key) + 1)
+			}
+			return
+		}
 		r.names = make(map[string]struct{}, len(required.kids))
 		for i := range required.kids {
 			k := &required.kids[i]
@@ -743,7 +882,6 @@ func newRequiredSet(required *jsonNode, meter *workMeter) *requiredSet {
 	case jsonString:
 		r.budget = 4*len(required.str) + requiredSlack
 	}
-	return r
 }
 
 // contains is pyContains with the work bound described on requiredSet.
@@ -753,6 +891,9 @@ func (r *requiredSet) contains(name string) (bool, error) {
 	}
 	switch r.node.kind {
 	case jsonArray, jsonObject:
+		if r.names == nil {
+			return pyContains(r.node, name) // a short list: a scan
+		}
 		_, ok := r.names[name]
 		return ok, nil
 	case jsonString:
@@ -818,43 +959,9 @@ func (s *MCPScanner) schemaInstruction(st *scanState, text string) (string, bool
 	return s.firstInstruction(st, text)
 }
 
-// schemaStrings returns every string in the schema (property names,
-// titles, descriptions, enums, defaults, examples, at any depth) joined
-// with NUL, which no rule matches across.
-func schemaStrings(schema *jsonNode, size int) string {
-	var b strings.Builder
-	b.Grow(size) // a decoded string and its NUL are no longer than its JSON text
-	var walk func(n *jsonNode, depth int)
-	walk = func(n *jsonNode, depth int) {
-		if depth > maxJSONDepth {
-			return
-		}
-		switch n.kind {
-		case jsonString:
-			b.WriteString(n.str)
-			b.WriteByte(0)
-		case jsonArray:
-			for i := range n.kids {
-				walk(&n.kids[i], depth+1)
-			}
-		case jsonObject:
-			for i := range n.kids {
-				k := &n.kids[i]
-				if n.key == "properties" {
-					b.WriteString(k.key)
-					b.WriteByte(0)
-				}
-				walk(k, depth+1)
-			}
-		}
-	}
-	walk(schema, 0)
-	return b.String()
-}
-
 // eachPropertyName calls fn with the name of every property of every
-// "properties" object in the schema, in the order schemaStrings visits
-// them.
+// "properties" object in the schema, in the order of the schema's joined
+// strings (jsonStrings).
 func eachPropertyName(n *jsonNode, depth int, fn func(string)) {
 	if depth > maxJSONDepth {
 		return
@@ -876,7 +983,7 @@ func eachPropertyName(n *jsonNode, depth int, fn func(string)) {
 }
 
 // checkExtended runs our own rules over the description and over every
-// string in the schema (schemaStrings), on normalised text, so each rule
+// string in the schema (jsonStrings), on normalised text, so each rule
 // runs once per tool. Each rule reports at most once per tool.
 func (s *MCPScanner) checkExtended(st *scanState, schema *jsonNode) {
 	var fired [32 + 2]bool // len(s.rules.extended)+2 <= 32: a ruleMask holds one bit per rule
@@ -914,30 +1021,28 @@ func (s *MCPScanner) checkPropertyName(st *scanState, fired []bool, name string)
 }
 
 func (s *MCPScanner) extendedText(st *scanState, fired []bool, rt *ruleText, where string) {
-	text := rt.raw
-	if text == "" {
+	if rt.size == 0 {
 		return
 	}
 	// The rules whose literals occur run only around those occurrences.
-	var want uint32
+	want := rt.mask.ext() & (1<<len(s.rules.extended) - 1)
 	for i := range s.rules.extended {
-		if !fired[i] && rt.mask.ext()&(1<<i) != 0 {
-			want |= 1 << i
+		if fired[i] {
+			want &^= 1 << i
 		}
 	}
-	var spans [][]litSpan
 	if want != 0 {
 		norm := rt.normText()
 		s.meter.add(len(norm))
-		spans = s.rules.extSpans(norm, want)
-	}
-	for i := range s.rules.extended {
-		r := &s.rules.extended[i]
-		if want&(1<<i) == 0 || !r.win.matchAround(rt.normText(), spans[i], s.meter) {
-			continue
+		spans := s.rules.extSpans(norm, want)
+		for i := range s.rules.extended {
+			r := &s.rules.extended[i]
+			if want&(1<<i) == 0 || !r.win.matchAround(norm, spans[i], s.meter) {
+				continue
+			}
+			fired[i] = true
+			st.add(Threat{Type: r.typ, Severity: r.severity, Rule: r.id, Message: r.message + " (" + where + ")"})
 		}
-		fired[i] = true
-		st.add(Threat{Type: r.typ, Severity: r.severity, Rule: r.id, Message: r.message + " (" + where + ")"})
 	}
 	if where == "description" {
 		return
@@ -947,7 +1052,7 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, rt *ruleText, whe
 	if fired[idx] {
 		return
 	}
-	if py := rt.mask.py(); py != 0 {
+	if py := rt.mask.py() & (1<<len(s.rules.instruction) - 1); py != 0 {
 		if src, ok := s.firstInstructionIn(rt.foldedText(), py); ok {
 			fired[idx] = true
 			st.add(Threat{Type: ThreatToolPoisoning, Severity: SeverityCritical, Rule: "schema_instruction",
@@ -955,8 +1060,8 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, rt *ruleText, whe
 			return
 		}
 	}
-	s.meter.add(3 * len(text)) // the comment and invisible-character checks
-	if strings.Contains(text, "<!--") && s.rules.comments[0].MatchString(text) {
+	s.meter.add(3 * rt.size) // the comment and invisible-character checks
+	if rt.mask&trigComment != 0 && strings.Contains(rt.text(), "<!--") && s.rules.comments[0].MatchString(rt.text()) {
 		fired[idx] = true
 		st.add(Threat{Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "hidden_comment",
 			Message: "Hidden comment in schema (" + where + ")", MatchedPattern: s.rules.commentSrc[0]})
@@ -965,7 +1070,7 @@ func (s *MCPScanner) extendedText(st *scanState, fired []bool, rt *ruleText, whe
 	if rt.plain {
 		return // ASCII: no invisible characters
 	}
-	if pattern, ch, ok := findInvisible(text, true); ok {
+	if pattern, ch, ok := findInvisible(rt.text(), true); ok {
 		fired[idx] = true
 		st.add(Threat{Type: ThreatHiddenInstruction, Severity: SeverityCritical, Rule: "invisible_unicode",
 			Message: "Invisible unicode characters in schema (" + where + ")", MatchedPattern: pattern,

@@ -63,9 +63,16 @@ var errJSONSyntax = errors.New("invalid JSON")
 
 // parseJSON parses one JSON value from data (trailing white space only).
 func parseJSON(data string) (jsonNode, error) {
-	p := jsonParser{s: data, stack: make([]jsonNode, 0, 16)}
+	p := jsonParser{stack: make([]jsonNode, 0, 16)}
+	return p.parse(data)
+}
+
+// parse is parseJSON with the parser's memory: the nodes are cut from its
+// arena, valid until reset.
+func (p *jsonParser) parse(data string) (jsonNode, error) {
+	p.s, p.i = data, 0
 	p.skipSpace()
-	n, err := p.value(0)
+	n, err := p.value(0, false)
 	if err != nil {
 		return jsonNode{}, err
 	}
@@ -74,6 +81,36 @@ func parseJSON(data string) (jsonNode, error) {
 		return jsonNode{}, p.errorf("unexpected data after the value")
 	}
 	return n, nil
+}
+
+// reset makes the parser ready for another parse, dropping every node
+// of the last (which must no longer be used) and, when its arena or stack
+// hold more than maxNodes nodes, the memory too.
+func (p *jsonParser) reset(maxNodes int) {
+	p.s, p.i, p.strs = "", 0, nil
+	clear(p.stack)
+	clear(p.arena)
+	p.stack, p.arena = p.stack[:0], p.arena[:0]
+	if cap(p.stack) > maxNodes {
+		p.stack = nil
+	}
+	if cap(p.arena) > maxNodes {
+		p.arena = nil
+	}
+}
+
+// jsonStrings collects, during a parse, every string of a schema the rules
+// read (property names, titles, descriptions, enums, defaults, examples,
+// at any depth: every string value, and the member names of each object
+// that is the value of a "properties" member) in document order, each
+// followed by a NUL, which no rule matches across.
+type jsonStrings struct {
+	buf []byte
+}
+
+func (j *jsonStrings) add(s string) {
+	j.buf = append(j.buf, s...)
+	j.buf = append(j.buf, 0)
 }
 
 type jsonParser struct {
@@ -85,6 +122,9 @@ type jsonParser struct {
 	// blocks instead of a growing slice per container.
 	stack []jsonNode
 	arena []jsonNode
+	// strs, if not nil, receives the strings of the document (see
+	// jsonStrings).
+	strs *jsonStrings
 }
 
 // kids moves the members read since mark from the stack to the arena and
@@ -118,7 +158,9 @@ func (p *jsonParser) skipSpace() {
 	p.i = i
 }
 
-func (p *jsonParser) value(depth int) (jsonNode, error) {
+// value reads one value; props says that it is the value of a member
+// named "properties".
+func (p *jsonParser) value(depth int, props bool) (jsonNode, error) {
 	if depth > maxJSONDepth {
 		return jsonNode{}, p.errorf("nesting too deep")
 	}
@@ -144,13 +186,16 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 			if err != nil {
 				return jsonNode{}, err
 			}
+			if props && p.strs != nil {
+				p.strs.add(key)
+			}
 			p.skipSpace()
 			if p.i >= len(p.s) || p.s[p.i] != ':' {
 				return jsonNode{}, p.errorf("want ':'")
 			}
 			p.i++
 			p.skipSpace()
-			v, err := p.value(depth + 1)
+			v, err := p.value(depth+1, p.strs != nil && key == "properties")
 			if err != nil {
 				return jsonNode{}, err
 			}
@@ -182,7 +227,7 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 		mark := len(p.stack)
 		for {
 			p.skipSpace()
-			v, err := p.value(depth + 1)
+			v, err := p.value(depth+1, false)
 			if err != nil {
 				return jsonNode{}, err
 			}
@@ -204,6 +249,9 @@ func (p *jsonParser) value(depth int) (jsonNode, error) {
 		}
 	case c == '"':
 		s, err := p.str()
+		if err == nil && p.strs != nil {
+			p.strs.add(s)
+		}
 		return jsonNode{kind: jsonString, str: s}, err
 	case c == 't' && strings.HasPrefix(p.s[p.i:], "true"):
 		p.i += 4

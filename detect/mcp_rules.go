@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // pyRule is one of the reference's case-insensitive patterns, translated
@@ -98,6 +99,9 @@ type mcpRules struct {
 	extended []extRule
 	selfName *regexp.Regexp // property names that ask the model about itself
 
+	// requiredLetters holds letterSet of each suspiciousRequired substring.
+	requiredLetters [len(suspiciousRequired)]uint64
+
 	// lits finds the literals of instruction, role and exfil and those of
 	// the extended rules and of selfName in one pass, case-insensitively;
 	// litBits maps each literal to its rule's bit in a ruleMask.
@@ -177,7 +181,11 @@ var selfNameLits = [...]string{"llm", "assistant", "prompt", "conversation", "ch
 // normalised copy finds.
 func (r *mcpRules) buildLiterals() {
 	var lits []string
-	for i, pr := range slices.Concat(r.instruction, r.role, r.exfil) {
+	py := slices.Concat(r.instruction, r.role, r.exfil)
+	if len(py) > 24 {
+		panic("detect: the reference rules overlap the trigger bits") // the rules are constants
+	}
+	for i, pr := range py {
 		lits = append(lits, pr.lit)
 		r.litBits = append(r.litBits, 1<<i)
 	}
@@ -191,12 +199,36 @@ func (r *mcpRules) buildLiterals() {
 		lits = append(lits, l)
 		r.litBits = append(r.litBits, 1<<(32+len(r.extended)))
 	}
+	for i, l := range triggerLits {
+		lits = append(lits, l)
+		r.litBits = append(r.litBits, uint64(trigComment)<<i)
+	}
 	fold := make([]bool, len(lits))
 	for i := range fold {
 		fold[i] = true
 	}
-	r.lits = newLiteralSet(lits, fold)
+	r.lits = newStopLiteralSet(lits, fold, notPlain)
 }
+
+// Trigger bits: py bits above the reference rules' (which use fewer than
+// 24), set like theirs when a literal occurs in the folded text. Each
+// gates a substring test of the description checks: the literals hold no
+// letter, so when one is absent from the folded text it is absent from
+// the text (`\x` is matched case-insensitively: a superset).
+const (
+	trigComment     ruleMask = 1 << (24 + iota) // "<!--"
+	trigLinkComment                             // "]:"
+	trigHex                                     // `\x`
+	trigNewlines                                // "\n\n\n\n\n"
+)
+
+// triggerLits are the literals of the trigger bits, in their order.
+var triggerLits = [...]string{"<!--", "]:", `\x`, "\n\n\n\n\n"}
+
+// notPlain reports the bytes that make a text not plainASCII: the stop
+// bytes of the rule literals, so that one pass both finds the literals and
+// proves the text plain.
+func notPlain(c byte) bool { return c >= utf8.RuneSelf || c == '\v' || 0x1c <= c && c <= 0x1f }
 
 // Reference pattern sources, reported verbatim as matched_pattern.
 const (
@@ -311,6 +343,9 @@ func newMCPRules() *mcpRules {
 			message: "Parameter asks the model to disclose its identity, prompt or conversation",
 		},
 	}
+	for i, sub := range suspiciousRequired {
+		r.requiredLetters[i], _ = letterSet(sub)
+	}
 	defer r.buildLiterals()
 	for i := range r.extended {
 		win, err := newWindowRegexp(r.extended[i].re)
@@ -352,6 +387,20 @@ func isBase64Char(c byte) bool {
 // suspiciousRequired are the substrings the reference looks for in the
 // names of required schema properties, in its order.
 var suspiciousRequired = [...]string{"system_prompt", "instructions", "override", "command", "exec", "eval", "callback_url", "webhook", "target_url"}
+
+// letterSet returns the set of the ASCII bytes of strings.ToLower(s), bit
+// c&63 for byte c (so a set may hold a byte that s lacks, never the other
+// way round), and whether s is ASCII; for other s the set is meaningless.
+func letterSet(s string) (set uint64, ascii bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return 0, false
+		}
+		set |= 1 << (lowerASCII(c) & 63)
+	}
+	return set, true
+}
 
 // benignRequired are the suspiciousRequired substrings that name ordinary
 // parameters of real tools (a shell tool takes a command); outside

@@ -24,6 +24,10 @@ import (
 //     use answers most probes without a map access;
 //   - bases: name with version affixes removed ("search_v2" → "search")
 //     → entries (shadowing).
+//
+// Two more bitsets answer most lookups without touching the maps: one of
+// the lengths of the names in segs (a length with no names needs no
+// probe) and one of the hashes of the keys of exact and bases.
 
 // nameEntry is one registered (server, tool) pair.
 type nameEntry struct {
@@ -46,6 +50,56 @@ type nameIndex struct {
 	// keys is a bitset over the segs keys (bit key&(len(keys)*64-1)),
 	// kept at least 8 bits per key so that 7 in 8 absent keys miss.
 	keys []uint64
+	// lens has bit n set when a name of n bytes is in segs.
+	lens [maxIndexedName/64 + 1]uint64
+	// names is a bitset like keys over nameKey of every key of exact and
+	// bases; nnames counts those keys (with repeats: a bound).
+	names  []uint64
+	nnames int
+}
+
+// nameKey returns the key in names of a name whose polynomial hash (see
+// prefixHashes) is h.
+func nameKey(h uint64, length int) uint64 {
+	h ^= uint64(length)*0xbf58476d1ce4e5b9 + 0x94d049bb133111eb
+	return h ^ h>>31
+}
+
+// nameHash returns the polynomial hash of s, h[len(s)] of prefixHashes.
+func (x *nameIndex) nameHash(s string) uint64 {
+	base, h := x.pow[1], uint64(0)
+	for i := 0; i < len(s); i++ {
+		h = h*base + uint64(s[i])
+	}
+	return h
+}
+
+// mayName reports whether a name with hash h may be a key of exact or
+// bases (false: it is in neither).
+func (x *nameIndex) mayName(h uint64, length int) bool {
+	b := nameKey(h, length) & uint64(len(x.names)*64-1)
+	return x.names[b/64]&(1<<(b%64)) != 0
+}
+
+// addName records a key of exact or bases in names, doubling the bitset
+// (and re-adding every key) when it gets too full.
+func (x *nameIndex) addName(name string) {
+	x.nnames++
+	if x.nnames*8 > len(x.names)*64 {
+		x.names = make([]uint64, 2*len(x.names))
+		for k := range x.exact {
+			x.setName(k)
+		}
+		for k := range x.bases {
+			x.setName(k)
+		}
+	}
+	x.setName(name)
+}
+
+func (x *nameIndex) setName(name string) {
+	b := nameKey(x.nameHash(name), len(name)) & uint64(len(x.names)*64-1)
+	x.names[b/64] |= 1 << (b % 64)
 }
 
 // segKey returns the key of a segment whose text has polynomial hash h
@@ -100,6 +154,7 @@ func newNameIndex() *nameIndex {
 		segs:  make(map[uint64][]int32),
 		bases: make(map[string][]int32),
 		keys:  make([]uint64, 64),
+		names: make([]uint64, 64),
 	}
 	x.pow[0], x.pow[1] = 1, rand.Uint64()|1
 	for i := 2; i < len(x.pow); i++ {
@@ -120,15 +175,12 @@ const (
 // reference compares exact names for impersonation; we compare case
 // folded, so "Search" impersonates "search").
 func foldName(name string) string {
-	if isASCIIString(name) {
-		for i := 0; i < len(name); i++ {
-			if 'A' <= name[i] && name[i] <= 'Z' {
-				return strings.ToLower(name)
-			}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return strings.ToLower(name)
 		}
-		return name
 	}
-	return strings.ToLower(name)
+	return name
 }
 
 // segments returns the three segment boundaries of a name of n bytes:
@@ -144,13 +196,16 @@ func (x *nameIndex) add(e nameEntry) {
 	id := int32(len(x.entries))
 	x.entries = append(x.entries, e)
 	x.exact[e.folded] = append(x.exact[e.folded], id)
+	x.addName(e.folded)
 	if base := stripVersionAffixes(e.folded); base != e.folded {
 		x.bases[base] = append(x.bases[base], id)
+		x.addName(base)
 	}
 	n := len(e.folded)
 	if n < typoMinLen-typoMaxDistance || n > maxIndexedName {
 		return
 	}
+	x.lens[n/64] |= 1 << (n % 64)
 	var h [maxIndexedName + 1]uint64
 	x.prefixHashes(h[:], e.folded)
 	a, b := segments(n)
@@ -209,14 +264,23 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 			}
 		}
 	}
-	for _, id := range x.exact[folded] {
-		add(id, crossImpersonation)
-	}
 	m := len(folded)
+	var hm uint64 // the hash of folded
 	if m <= maxIndexedName+typoMaxDistance {
 		x.prefixHashes(h[:], folded)
+		hm = h[m]
+	} else {
+		hm = x.nameHash(folded)
+	}
+	mayFolded := x.mayName(hm, m)
+	if mayFolded {
+		for _, id := range x.exact[folded] {
+			add(id, crossImpersonation)
+		}
+	}
+	if m <= maxIndexedName+typoMaxDistance {
 		for n := m - typoMaxDistance; n <= m+typoMaxDistance; n++ {
-			if n < 1 || n > maxIndexedName || min(n, m) < typoMinLen {
+			if n < 1 || n > maxIndexedName || min(n, m) < typoMinLen || x.lens[n/64]&(1<<(n%64)) == 0 {
 				continue
 			}
 			a, b := segments(n)
@@ -240,7 +304,7 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 	}
 	if shadow {
 		base := stripVersionAffixes(folded)
-		if base != folded {
+		if base != folded && x.mayName(x.nameHash(base), len(base)) {
 			for _, id := range x.exact[base] {
 				add(id, crossShadow)
 			}
@@ -250,8 +314,10 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 				}
 			}
 		}
-		for _, id := range x.bases[folded] {
-			add(id, crossShadow)
+		if mayFolded {
+			for _, id := range x.bases[folded] {
+				add(id, crossShadow)
+			}
 		}
 	}
 	// Report in registration order, as the reference walks its registry.
@@ -348,7 +414,7 @@ var versionWords = [...]string{"new", "latest", "updated", "official", "real", "
 func stripVersionAffixes(name string) string {
 	base := name
 	// Suffix: separator then v?digits(.digits)* or a version word.
-	if i := strings.LastIndexAny(base, "_-. "); i > 0 && i < len(base)-1 {
+	if i := lastAffixSep(base); i > 0 && i < len(base)-1 {
 		if tail := base[i+1:]; isVersionToken(tail) {
 			base = base[:i]
 		}
@@ -358,7 +424,7 @@ func stripVersionAffixes(name string) string {
 	if base != name {
 		return base
 	}
-	if i := strings.IndexAny(base, "_-. "); i > 0 && i < len(base)-1 {
+	if i := firstAffixSep(base); i > 0 && i < len(base)-1 {
 		if head := base[:i]; isVersionWord(head) {
 			base = base[i+1:]
 		}
@@ -383,12 +449,35 @@ func isVersionToken(s string) bool {
 }
 
 func isVersionWord(s string) bool {
-	for _, w := range versionWords {
-		if s == w {
-			return true
-		}
+	switch s {
+	case "new", "latest", "updated", "official", "real", "pro", "plus", "beta", "alpha", "fixed", "improved", "enhanced", "better", "secure", "safe":
+		return true // versionWords (TestVersionWords)
 	}
 	return false
+}
+
+// isAffixSep reports whether c separates a version affix: '_', '-', '.'
+// or ' '.
+func isAffixSep(c byte) bool { return c == '_' || c == '-' || c == '.' || c == ' ' }
+
+// lastAffixSep is strings.LastIndexAny(s, "_-. ").
+func lastAffixSep(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if isAffixSep(s[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstAffixSep is strings.IndexAny(s, "_-. ").
+func firstAffixSep(s string) int {
+	for i := 0; i < len(s); i++ {
+		if isAffixSep(s[i]) {
+			return i
+		}
+	}
+	return -1
 }
 
 // trailingDigits returns the index where a run of trailing ASCII digits
