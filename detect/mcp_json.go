@@ -73,6 +73,8 @@ func (p *jsonParser) parse(data string) (jsonNode, error) {
 	p.s, p.i = data, 0
 	p.skipSpace()
 	n, err := p.value(0, false)
+	clear(p.stack[:cap(p.stack)]) // let the stack's copies go
+	p.stack = p.stack[:0]
 	if err != nil {
 		return jsonNode{}, err
 	}
@@ -88,9 +90,8 @@ func (p *jsonParser) parse(data string) (jsonNode, error) {
 // hold more than maxNodes nodes, the memory too.
 func (p *jsonParser) reset(maxNodes int) {
 	p.s, p.i, p.strs = "", 0, nil
-	clear(p.stack)
 	clear(p.arena)
-	p.stack, p.arena = p.stack[:0], p.arena[:0]
+	p.arena = p.arena[:0]
 	if cap(p.stack) > maxNodes {
 		p.stack = nil
 	}
@@ -140,8 +141,12 @@ func (p *jsonParser) kids(mark int) []jsonNode {
 	a := len(p.arena)
 	p.arena = p.arena[:a+n]
 	k := p.arena[a : a+n : a+n]
-	copy(k, p.stack[mark:])
-	clear(p.stack[mark:]) // let the stack's copies go
+	// Element by element: cheaper than copy's runtime call for the few
+	// members most containers have. The stack's stale copies are cleared
+	// when the parse ends (parse).
+	for j := range k {
+		k[j] = p.stack[mark+j]
+	}
 	p.stack = p.stack[:mark]
 	return k
 }
@@ -152,7 +157,7 @@ func (p *jsonParser) errorf(msg string) error {
 
 func (p *jsonParser) skipSpace() {
 	s, i := p.s, p.i
-	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+	for i < len(s) && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
 		i++
 	}
 	p.i = i
@@ -303,10 +308,13 @@ func (p *jsonParser) number() (jsonNode, error) {
 }
 
 // str reads a JSON string starting at the opening quote. Strings without
-// escapes are returned without copying.
+// escapes are returned without copying. It skips eight bytes at a time
+// while none of them is a quote, a backslash or a control character.
 func (p *jsonParser) str() (string, error) {
 	s, i := p.s, p.i+1 // after the opening quote
 	start := i
+	for ; i+8 <= len(s) && !strSpecial(load64(s[i:i+8])); i += 8 {
+	}
 	for i < len(s) {
 		c := s[i]
 		if c == '"' {
@@ -377,6 +385,16 @@ func (p *jsonParser) str() (string, error) {
 		}
 	}
 	return "", p.errorf("unterminated string")
+}
+
+// strSpecial reports whether a byte of the word w (eight bytes of a JSON
+// string) is '"', '\\' or below 0x20: the bytes str stops at.
+func strSpecial(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, bs := w^'"'*ones, w^'\\'*ones
+	// (v-ones)&^v&highs is not zero exactly when a byte of v is zero;
+	// (w-0x20*ones)&^w&highs exactly when a byte of w is below 0x20.
+	return ((q-ones)&^q|(bs-ones)&^bs|(w-0x20*ones)&^w)&highs != 0
 }
 
 func (p *jsonParser) hex4() (rune, bool) {

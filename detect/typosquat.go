@@ -175,7 +175,15 @@ const (
 // reference compares exact names for impersonation; we compare case
 // folded, so "Search" impersonates "search").
 func foldName(name string) string {
-	for i := 0; i < len(name); i++ {
+	// Eight bytes at a time: any non-ASCII or upper-case byte needs the
+	// copy.
+	i := 0
+	for ; i+8 <= len(name); i += 8 {
+		if w := load64(name[i : i+8]); w&asciiHighs != 0 || asciiBetween(w, 'A', 'Z') != 0 {
+			return strings.ToLower(name)
+		}
+	}
+	for ; i < len(name); i++ {
 		if c := name[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
 			return strings.ToLower(name)
 		}
@@ -254,53 +262,15 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 		}
 		dst = append(dst, crossMatch{entry: e, kind: kind})
 	}
-	var h [maxIndexedName + typoMaxDistance + 1]uint64
-	// probe verifies the names of the given length whose segment part is
-	// folded[i:j].
-	probe := func(n, part, i, j int) {
-		if k := segKey(x.subHash(h[:], i, j), n, part); x.mayHave(k) {
-			for _, id := range x.segs[k] {
-				x.verify(id, folded, add)
-			}
-		}
-	}
 	m := len(folded)
-	var hm uint64 // the hash of folded
-	if m <= maxIndexedName+typoMaxDistance {
-		x.prefixHashes(h[:], folded)
-		hm = h[m]
-	} else {
-		hm = x.nameHash(folded)
-	}
-	mayFolded := x.mayName(hm, m)
+	mayFolded := x.mayName(x.nameHash(folded), m)
 	if mayFolded {
 		for _, id := range x.exact[folded] {
 			add(id, crossImpersonation)
 		}
 	}
-	if m <= maxIndexedName+typoMaxDistance {
-		for n := m - typoMaxDistance; n <= m+typoMaxDistance; n++ {
-			if n < 1 || n > maxIndexedName || min(n, m) < typoMinLen || x.lens[n/64]&(1<<(n%64)) == 0 {
-				continue
-			}
-			a, b := segments(n)
-			// First segment: no edit before it, so it starts at 0.
-			if a <= m {
-				probe(n, 0, 0, a)
-			}
-			// Middle segment: shifted by at most two edits.
-			for d := -typoMaxDistance; d <= typoMaxDistance; d++ {
-				s := a + d
-				if s < 0 || s+(b-a) > m {
-					continue
-				}
-				probe(n, 1, s, s+b-a)
-			}
-			// Last segment: no edit after it, so it ends at m.
-			if l := n - b; l <= m {
-				probe(n, 2, m-l, m)
-			}
-		}
+	if x.probesNear(m) {
+		x.typosquats(folded, add)
 	}
 	if shadow {
 		base := stripVersionAffixes(folded)
@@ -328,6 +298,66 @@ func (x *nameIndex) lookup(dst []crossMatch, folded, server string, shadow bool)
 		}
 	}
 	return dst
+}
+
+// probes reports whether a lookup of a name of m bytes probes the names
+// of n bytes: there are some, and a typosquat's lengths allow it.
+func (x *nameIndex) probes(n, m int) bool {
+	return n >= 1 && n <= maxIndexedName && min(n, m) >= typoMinLen && x.lens[n/64]&(1<<(n%64)) != 0
+}
+
+// probesNear reports whether a lookup of a name of m bytes probes any
+// length.
+func (x *nameIndex) probesNear(m int) bool {
+	if m > maxIndexedName+typoMaxDistance {
+		return false
+	}
+	for n := m - typoMaxDistance; n <= m+typoMaxDistance; n++ {
+		if x.probes(n, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// typosquats calls add for every name within typosquat distance of folded
+// (at most maxIndexedName+typoMaxDistance bytes) that the pigeonhole
+// probes find.
+func (x *nameIndex) typosquats(folded string, add func(int32, crossKind)) {
+	var h [maxIndexedName + typoMaxDistance + 1]uint64
+	// probe verifies the names of the given length whose segment part is
+	// folded[i:j].
+	probe := func(n, part, i, j int) {
+		if k := segKey(x.subHash(h[:], i, j), n, part); x.mayHave(k) {
+			for _, id := range x.segs[k] {
+				x.verify(id, folded, add)
+			}
+		}
+	}
+	m := len(folded)
+	x.prefixHashes(h[:], folded)
+	for n := m - typoMaxDistance; n <= m+typoMaxDistance; n++ {
+		if !x.probes(n, m) {
+			continue
+		}
+		a, b := segments(n)
+		// First segment: no edit before it, so it starts at 0.
+		if a <= m {
+			probe(n, 0, 0, a)
+		}
+		// Middle segment: shifted by at most two edits.
+		for d := -typoMaxDistance; d <= typoMaxDistance; d++ {
+			s := a + d
+			if s < 0 || s+(b-a) > m {
+				continue
+			}
+			probe(n, 1, s, s+b-a)
+		}
+		// Last segment: no edit after it, so it ends at m.
+		if l := n - b; l <= m {
+			probe(n, 2, m-l, m)
+		}
+	}
 }
 
 func (x *nameIndex) verify(id int32, folded string, add func(int32, crossKind)) {
