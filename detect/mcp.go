@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -525,6 +526,9 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 	var schema *jsonNode
 	if len(t.InputSchema) > 0 {
 		sc.p.strs = &sc.strs
+		// The joined strings are no longer than the schema's text: each
+		// string's NUL takes the place of its quotes.
+		sc.strs.buf = slices.Grow(sc.strs.buf[:0], len(t.InputSchema))
 		n, err := sc.p.parse(sc.schemaText(t.InputSchema))
 		if err != nil {
 			return nil, fmt.Errorf("%w: field inputSchema: %w", ErrMalformedTool, err)
@@ -588,7 +592,7 @@ func (s *MCPScanner) getScratch() *mcpScratch {
 	if sc, ok := s.scratch.Get().(*mcpScratch); ok {
 		return sc
 	}
-	return &mcpScratch{}
+	return &mcpScratch{p: jsonParser{stack: make([]jsonNode, 0, 16)}}
 }
 
 func (s *MCPScanner) putScratch(sc *mcpScratch) {
