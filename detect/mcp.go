@@ -529,7 +529,7 @@ func (s *MCPScanner) scanTool(ctx context.Context, server string, t Tool) ([]Thr
 		// The joined strings are no longer than the schema's text: each
 		// string's NUL takes the place of its quotes.
 		sc.strs.buf = slices.Grow(sc.strs.buf[:0], len(t.InputSchema))
-		n, err := sc.p.parse(sc.schemaText(t.InputSchema))
+		n, err := sc.p.parse(string(t.InputSchema)) // threats may keep substrings of it
 		if err != nil {
 			return nil, fmt.Errorf("%w: field inputSchema: %w", ErrMalformedTool, err)
 		}
@@ -567,18 +567,6 @@ type mcpScratch struct {
 	root jsonNode
 	strs jsonStrings
 	buf  []byte
-	// schema is the schema of the last scan as a string: a scan of the
-	// same schema (a client lists the same tools again) needs no copy.
-	schema string
-}
-
-// schemaText returns raw as a string, without a copy when it is the last
-// scan's schema.
-func (sc *mcpScratch) schemaText(raw []byte) string {
-	if string(raw) != sc.schema {
-		sc.schema = string(raw)
-	}
-	return sc.schema
 }
 
 // Bounds on the scratch a scanner keeps between scans: a scan of a larger
@@ -604,9 +592,6 @@ func (s *MCPScanner) putScratch(sc *mcpScratch) {
 	}
 	if cap(sc.buf) > maxScratchBuf {
 		sc.buf = nil
-	}
-	if len(sc.schema) > maxScratchBuf {
-		sc.schema = ""
 	}
 	s.scratch.Put(sc)
 }
