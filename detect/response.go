@@ -1,9 +1,12 @@
 package detect
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -79,10 +82,19 @@ type responseRules struct {
 	tags        []*regexp.Regexp
 	imperatives []*regexp.Regexp
 	impLits     [][]string // per imperative: lower-case literals, one must occur
+	// impAnchored is ^(?:imperative), tried where an imperative's ASCII
+	// literal starts (every match starts at one, in text without
+	// letters that Unicode case folding maps to ASCII); impBytes holds
+	// the bytes that can occur in its match and impMax bounds the runes
+	// other than spaces in a match (see impWindow).
+	impAnchored []*regexp.Regexp
+	impBytes    []*[256]bool
+	impMax      []int
 	// impSet holds the imperatives' ASCII literals and "http" (where
 	// every url match starts), found in one pass.
 	impSet   *literalSet
 	impOf    []int // per impSet literal, its imperative; httpLit for "http"
+	impLen   []int // per impSet literal, its length
 	url      *regexp.Regexp
 	urlWords *regexp.Regexp
 	// urlLits holds literals one of which every urlWords match contains.
@@ -121,6 +133,12 @@ var sharedResponseRules = sync.OnceValue(func() *responseRules {
 		creds:    creds,
 		credLits: newRefAnchors(creds),
 	}
+	for _, re := range rr.imperatives {
+		expr := re.String()
+		rr.impAnchored = append(rr.impAnchored, regexp.MustCompile(`^(?:`+expr+`)`))
+		rr.impBytes = append(rr.impBytes, matchBytes(expr))
+		rr.impMax = append(rr.impMax, maxNonSpaceRunes(expr))
+	}
 	var lits []string
 	var fold []bool
 	for k, ls := range rr.impLits {
@@ -129,15 +147,117 @@ var sharedResponseRules = sync.OnceValue(func() *responseRules {
 				lits = append(lits, l)
 				fold = append(fold, true)
 				rr.impOf = append(rr.impOf, k)
+				rr.impLen = append(rr.impLen, len(l))
 			}
 		}
 	}
 	lits = append(lits, "http")
 	fold = append(fold, true)
 	rr.impOf = append(rr.impOf, httpLit)
+	rr.impLen = append(rr.impLen, len("http"))
 	rr.impSet = newLiteralSet(lits, fold)
 	return rr
 })
+
+// impHit is where a literal of imperative k occurs: text[at:end].
+type impHit struct{ k, at, end int }
+
+// impWindow returns the end of the part of text, from at, that holds every
+// match starting at at of a pattern whose matches hold only bytes in
+// inMatch and at most maxRunes runes other than Python spaces: the first
+// byte not in inMatch, or the start of the rune past maxRunes such runes.
+// Matching the anchored pattern on text[at:end] gives the match that
+// matching on text[at:] gives: no match is cut, and the pattern asserts
+// nothing about where its input ends.
+func impWindow(text string, at int, inMatch *[256]bool, maxRunes int) int {
+	n := 0
+	for i := at; i < len(text); {
+		c := text[i]
+		if !inMatch[c] {
+			return i
+		}
+		if c < utf8.RuneSelf {
+			if c >= 64 || urlStopASCII>>c&1 == 0 || c == '<' || c == '>' || c == '\'' || c == '"' {
+				if n++; n > maxRunes {
+					return i
+				}
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !isPySpace(r) {
+			if n++; n > maxRunes {
+				return i
+			}
+		}
+		i += size
+	}
+	return len(text)
+}
+
+// maxNonSpaceRunes bounds the number of runes other than Python spaces
+// (pySpace) in a match of expr; it panics when there is no bound or expr
+// does not parse (it is called on the package's own patterns).
+func maxNonSpaceRunes(expr string) int {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		panic(err)
+	}
+	const unbounded = 1 << 30
+	var walk func(*syntax.Regexp) int
+	walk = func(re *syntax.Regexp) int {
+		switch re.Op {
+		case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+			syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+			return 0
+		case syntax.OpLiteral:
+			return len(re.Rune)
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				for c := re.Rune[i]; c <= re.Rune[i+1]; c++ {
+					if !isPySpace(c) {
+						return 1
+					}
+				}
+			}
+			return 0
+		case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+			return 1
+		case syntax.OpCapture:
+			return walk(re.Sub[0])
+		case syntax.OpQuest:
+			return walk(re.Sub[0])
+		case syntax.OpStar, syntax.OpPlus, syntax.OpRepeat:
+			m := walk(re.Sub[0])
+			if m == 0 {
+				return 0
+			}
+			if re.Op != syntax.OpRepeat || re.Max < 0 {
+				return unbounded
+			}
+			return min(m*re.Max, unbounded)
+		case syntax.OpConcat:
+			n := 0
+			for _, sub := range re.Sub {
+				n = min(n+walk(sub), unbounded)
+			}
+			return n
+		case syntax.OpAlternate:
+			n := 0
+			for _, sub := range re.Sub {
+				n = max(n, walk(sub))
+			}
+			return n
+		}
+		return unbounded
+	}
+	n := walk(re)
+	if n >= unbounded {
+		panic("detect: no bound on the runes of " + expr)
+	}
+	return n
+}
 
 // httpLit marks the "http" literal of responseRules.impSet.
 const httpLit = -1
@@ -186,6 +306,8 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	var may uint64
 	var httpBuf [16]int
 	httpAt := httpBuf[:0]
+	var hitBuf [32]impHit
+	hits := hitBuf[:0] // with !foldSensitive: where imperatives' literals start
 	s.meter.add(len(text))
 	scheme := strings.Contains(text, "://")
 	foldSensitive := hasFoldSensitive(text)
@@ -201,19 +323,47 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 			switch k := r.impOf[lit]; {
 			case k != httpLit:
 				may |= 1 << k
+				hits = append(hits, impHit{k: k, at: start, end: start + r.impLen[lit]})
 			case scheme:
 				httpAt = append(httpAt, start)
 			}
 			return true
 		})
 	}
-	for k, re := range r.imperatives {
-		if may&(1<<k) == 0 {
-			continue
+	if foldSensitive {
+		for k, re := range r.imperatives {
+			if may&(1<<k) == 0 {
+				continue
+			}
+			s.meter.add(len(text))
+			for _, loc := range re.FindAllStringIndex(text, -1) {
+				add(ResponsePromptInjection, descImperative, text[loc[0]:loc[1]], loc[0], loc[1])
+			}
 		}
-		s.meter.add(len(text))
-		for _, loc := range re.FindAllStringIndex(text, -1) {
-			add(ResponsePromptInjection, descImperative, text[loc[0]:loc[1]], loc[0], loc[1])
+	} else if len(hits) > 0 {
+		slices.SortFunc(hits, func(a, b impHit) int {
+			return cmp.Or(cmp.Compare(a.k, b.k), cmp.Compare(a.at, b.at))
+		})
+		end, k := 0, -1 // end of the last match of imperative k
+		for _, h := range hits {
+			if h.k != k {
+				k, end = h.k, 0
+			}
+			if h.at < end {
+				continue // inside the last match (or tried already)
+			}
+			end = h.at + 1
+			// Every imperative's literal is followed by \s+.
+			if c, _ := utf8.DecodeRuneInString(text[h.end:]); !isPySpace(c) {
+				continue
+			}
+			w := impWindow(text, h.at, r.impBytes[k], r.impMax[k])
+			s.meter.add(w - h.at + 1)
+			if loc := r.impAnchored[k].FindStringIndex(text[h.at:w]); loc != nil {
+				a, b := h.at, h.at+loc[1]
+				add(ResponsePromptInjection, descImperative, text[a:b], a, b)
+				end = b
+			}
 		}
 	}
 	s.meter.add(len(text))

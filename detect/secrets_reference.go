@@ -31,6 +31,11 @@ type refPattern struct {
 	lits     []string
 	fold     bool
 	atAnchor bool
+	// schemeAt means every match starts at a literal other than "@" or
+	// at a URL scheme: a letter in the run of scheme bytes that ends at
+	// a "://" (see refScan.schemeStart). Such a pattern is tried anchored
+	// only at those places.
+	schemeAt bool
 	// inMatch holds every byte that can occur in a match (all bytes of
 	// 0x80 and above when any non-ASCII rune can): a failed anchored try
 	// cannot have examined past the run of such bytes at its start.
@@ -111,6 +116,13 @@ func (p refPattern) withLits(fold, atAnchor bool, lits ...string) refPattern {
 	return p
 }
 
+// withSchemeAt marks a pattern whose matches start at one of its
+// literals other than "@" or at a URL scheme (see refPattern.schemeAt).
+func (p refPattern) withSchemeAt() refPattern {
+	p.schemeAt = true
+	return p
+}
+
 // refAnchors finds the literal anchors of every reference pattern in one
 // pass. It is immutable and safe for concurrent use.
 type refAnchors struct {
@@ -173,10 +185,11 @@ func refPatterns() []refPattern {
 		mustRef("Connection string secret", "connection_string_secret", `(?i)(?:password|pwd|accountkey|sharedaccesss`+refI+`gnature)`+refS+`*=`+refS+`*[^;`+refNS+`]{4,}`, true, false).
 			withLits(true, true, "password", "pwd", "accountkey", "sharedaccesss"),
 		// Every match holds "bas" or (the URL form) an "@"; the URL form
-		// starts before its "://", so this pattern is only gated by its
-		// literals, not run at them.
+		// starts before its "://", so this pattern is tried anchored at
+		// each "bas" and at the first letter of the scheme run before
+		// each "://" (schemeAt).
 		mustRef("Basic auth secret", "basic_auth", `(?i)(?:bas`+refI+`c`+refS+`+[A-Za-z0-9+/=]{8,}|[a-z][a-z0-9+.-]*://[^:/@`+refNS+`]+:[^@/`+refNS+`]+@)`, true, true).
-			withLits(true, false, "bas", "@"),
+			withLits(true, false, "bas", "@").withSchemeAt(),
 		mustRef("JWT", "jwt", `eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9._-]{6,}\.[A-Za-z0-9._-]{6,}`, true, true).
 			withLits(false, true, "eyJ"),
 		// With dotless and dotted i excluded by the fold-sensitive check,
@@ -271,11 +284,71 @@ type refScan struct {
 	prefilter int
 	pemEnds   *pemEndIndex // the END lines of the string, built at the first PEM search
 	meter     *workMeter   // nil except in tests
+	// colon is the first "://" at or after the last position asked of
+	// schemeStart (len(s)+1: none; -1: not searched yet), runStart the
+	// start of the run of scheme bytes that ends there, and scheme the
+	// first letter at or after the last position asked, within that run
+	// (colon: none).
+	colon, runStart, scheme int
 }
 
 // newRefScan returns the state for one scan of a string of n bytes.
 func newRefScan(n int, meter *workMeter) *refScan {
-	return &refScan{boundary: 4*n + refScanSlack, prefilter: 4*n + refScanSlack, meter: meter}
+	return &refScan{boundary: 4*n + refScanSlack, prefilter: 4*n + refScanSlack, meter: meter, colon: -1}
+}
+
+// schemeStart returns the first position at or after from where a match
+// of `(?i)[a-z][a-z0-9+.-]*://` can start in s, or len(s)+1 when there is
+// none. Such a match ends at the first byte after its start that is not a
+// scheme byte ([A-Za-z0-9+.-]), which must begin "://"; so it starts at a
+// letter of the run of scheme bytes that ends at a "://", and the first
+// such letter at or after from is the only candidate before that "://".
+// (Case folding adds no byte here: the callers hold text without the
+// Kelvin sign and long s.) Calls must come with from never decreasing, on
+// the same s; the work over all calls is linear in s.
+func (sc *refScan) schemeStart(s string, from int) int {
+	for {
+		if sc.colon < from {
+			q := strings.Index(s[min(from, len(s)):], "://")
+			if q < 0 {
+				sc.colon = len(s) + 1
+				sc.meter.add(max(len(s)-from, 0))
+				return len(s) + 1
+			}
+			sc.meter.add(q + 3)
+			sc.colon = from + q
+			r := sc.colon
+			for r > from && isSchemeByte(s[r-1]) {
+				r--
+			}
+			sc.runStart, sc.scheme = r, -1
+		}
+		if sc.colon > len(s) {
+			return len(s) + 1
+		}
+		if sc.scheme < from {
+			r := max(sc.runStart, from)
+			for r < sc.colon && !isASCIILetter(s[r]) {
+				r++
+			}
+			sc.scheme = r
+		}
+		if sc.scheme < sc.colon {
+			return sc.scheme
+		}
+		from = sc.colon + 1 // no letter before this "://"
+	}
+}
+
+// isSchemeByte reports whether c may follow the first letter of a URL
+// scheme: [A-Za-z0-9+.-].
+func isSchemeByte(c byte) bool {
+	return isASCIILetter(c) || c >= '0' && c <= '9' || c == '+' || c == '.' || c == '-'
+}
+
+// isASCIILetter reports whether c is an ASCII letter.
+func isASCIILetter(c byte) bool {
+	return c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
 // chargeBoundary spends n units of the boundary budget.
@@ -300,7 +373,13 @@ func (p *refPattern) next(s string, from int, pos []int, prefiltered bool, sc *r
 		if len(pos) == 0 {
 			return 0, 0, false
 		}
-		if p.atAnchor && sc.prefilter >= 0 {
+		if p.schemeAt && sc.prefilter >= 0 {
+			a, b, ok, done := p.nextSchemed(s, from, pos, sc)
+			if done {
+				return a, b, ok
+			}
+			from = a // budget spent: search the rest unanchored
+		} else if p.atAnchor && sc.prefilter >= 0 {
 			i, _ := slices.BinarySearch(pos, from)
 			run := 0 // end of the run of match bytes holding the last anchor
 			for ; i < len(pos) && sc.prefilter >= 0; i++ {
@@ -336,6 +415,45 @@ func (p *refPattern) next(s string, from int, pos []int, prefiltered bool, sc *r
 	}
 	sc.meter.add(loc[1] + 1)
 	return from + loc[0], from + loc[1], true
+}
+
+// nextSchemed is next for a schemeAt pattern: it tries the anchored
+// pattern, in order, at the literals other than "@" at or after from and at
+// the scheme starts (refScan.schemeStart), where every match starts, so
+// the first that matches is the leftmost match. When the prefilter budget
+// runs out before that, done is false and a is where the unanchored
+// search must resume (no match starts before it).
+func (p *refPattern) nextSchemed(s string, from int, pos []int, sc *refScan) (a, b int, ok, done bool) {
+	i, _ := slices.BinarySearch(pos, from)
+	run := 0 // end of the run of match bytes holding the last try
+	for sc.prefilter >= 0 {
+		for i < len(pos) && (pos[i] < from || s[pos[i]] == '@') {
+			i++
+		}
+		c := len(s) + 1
+		if i < len(pos) {
+			c = pos[i]
+		}
+		c = min(c, sc.schemeStart(s, from))
+		if c > len(s) {
+			return 0, 0, false, true
+		}
+		if loc := p.anchored.FindStringIndex(s[c:]); loc != nil {
+			sc.prefilter -= loc[1] + 1
+			sc.meter.add(loc[1] + 1)
+			return c, c + loc[1], true, true
+		}
+		// A failed try examined at most the run of bytes that can be in
+		// a match, and one more.
+		if run <= c {
+			run = runEnd(p.inMatch, s, c)
+			sc.meter.add(run - c)
+		}
+		sc.prefilter -= run - c + 1
+		sc.meter.add(run - c + 1)
+		from = c + 1 // c is an ASCII letter: c+1 starts a rune
+	}
+	return from, 0, false, false
 }
 
 // findAt is find with the prefilter's literal positions (see next).
