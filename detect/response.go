@@ -159,6 +159,56 @@ var sharedResponseRules = sync.OnceValue(func() *responseRules {
 	return rr
 })
 
+// angleTagWords and bracketTagWords are the words that follow "<" and "["
+// in r.tags' matches (the singular "instruction" covers "instructions").
+var (
+	angleTagWords   = [...]string{"important", "system", "instruction", "hidden", "inject", "admin", "override", "prompt", "context", "role"}
+	bracketTagWords = [...]string{"system", "admin", "instruction"}
+)
+
+// mayHaveTag reports whether text may hold a match of responseRules.tags:
+// every match is "<" or "[" followed by one of the tag words, ASCII
+// case-insensitively when text has no letter that Unicode case folding
+// maps to ASCII (with one, foldSensitive, the answer is true whenever
+// "<" or "[" occurs).
+func mayHaveTag(text string, foldSensitive bool) bool {
+	for i := 0; i < len(text); i++ {
+		j := strings.IndexAny(text[i:], "<[")
+		if j < 0 {
+			return false
+		}
+		if foldSensitive {
+			return true
+		}
+		i += j
+		words := bracketTagWords[:]
+		if text[i] == '<' {
+			words = angleTagWords[:]
+		}
+		for _, w := range words {
+			if len(text)-i-1 >= len(w) && asciiEqualFold(text[i+1:i+1+len(w)], w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// asciiEqualFold reports whether s equals the lower-case ASCII word w,
+// ASCII case-insensitively (len(s) == len(w)).
+func asciiEqualFold(s, w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // impHit is where a literal of imperative k occurs: text[at:end].
 type impHit struct{ k, at, end int }
 
@@ -291,7 +341,8 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	add := func(c ResponseCategory, desc string, text string, a, b int) {
 		res.Threats = append(res.Threats, ResponseThreat{Category: c, Description: desc, MatchedPattern: text, Start: a, End: b})
 	}
-	if strings.IndexByte(text, '<') >= 0 || strings.IndexByte(text, '[') >= 0 {
+	foldSensitive := hasFoldSensitive(text)
+	if mayHaveTag(text, foldSensitive) {
 		for _, re := range r.tags {
 			s.meter.add(len(text))
 			for _, loc := range re.FindAllStringIndex(text, -1) {
@@ -310,7 +361,6 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	hits := hitBuf[:0] // with !foldSensitive: where imperatives' literals start
 	s.meter.add(len(text))
 	scheme := strings.Contains(text, "://")
-	foldSensitive := hasFoldSensitive(text)
 	if foldSensitive {
 		lower := strings.ToLower(text)
 		for k := range r.imperatives {

@@ -105,6 +105,7 @@ var responseDiffSeeds = []string{
 	"\u212aelvin ſecret: abcdefghij the \u017fystem <ſystem> you are now",
 	"bas bas basic basbasic://u:p@h bASIC   ABCDEFGHIJ",
 	"ab://cd://ef:gh@ij ://x:y@ a1://u:p@ 1a2b://u:p@h",
+	"<<system>> [[ADMIN]] <Instructionsx> <importan [System <CONTEXT\u00e9> <role\n x=1> a< [",
 }
 
 // TestResponseScanMatchesReference checks the fast path against the
