@@ -172,8 +172,15 @@ var (
 // maps to ASCII (with one, foldSensitive, the answer is true whenever
 // "<" or "[" occurs).
 func mayHaveTag(text string, foldSensitive bool) bool {
+	return tagWordAfter(text, '<', angleTagWords[:], foldSensitive) ||
+		tagWordAfter(text, '[', bracketTagWords[:], foldSensitive)
+}
+
+// tagWordAfter reports whether some c in text is followed by one of words
+// (see mayHaveTag).
+func tagWordAfter(text string, c byte, words []string, foldSensitive bool) bool {
 	for i := 0; i < len(text); i++ {
-		j := strings.IndexAny(text[i:], "<[")
+		j := strings.IndexByte(text[i:], c)
 		if j < 0 {
 			return false
 		}
@@ -181,10 +188,6 @@ func mayHaveTag(text string, foldSensitive bool) bool {
 			return true
 		}
 		i += j
-		words := bracketTagWords[:]
-		if text[i] == '<' {
-			words = angleTagWords[:]
-		}
 		for _, w := range words {
 			if len(text)-i-1 >= len(w) && asciiEqualFold(text[i+1:i+1+len(w)], w) {
 				return true
