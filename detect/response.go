@@ -159,21 +159,16 @@ var sharedResponseRules = sync.OnceValue(func() *responseRules {
 	return rr
 })
 
-// angleTagWords and bracketTagWords are the words that follow "<" and "["
-// in r.tags' matches (the singular "instruction" covers "instructions").
-var (
-	angleTagWords   = [...]string{"important", "system", "instruction", "hidden", "inject", "admin", "override", "prompt", "context", "role"}
-	bracketTagWords = [...]string{"system", "admin", "instruction"}
-)
-
 // mayHaveTag reports whether text may hold a match of responseRules.tags:
-// every match is "<" or "[" followed by one of the tag words, ASCII
-// case-insensitively when text has no letter that Unicode case folding
-// maps to ASCII (with one, foldSensitive, the answer is true whenever
-// "<" or "[" occurs).
+// every match is "<" or "[" followed by one of the tag words (the singular
+// "instruction" covers "instructions"), ASCII case-insensitively when text
+// has no letter that Unicode case folding maps to ASCII (with one,
+// foldSensitive, the answer is true whenever "<" or "[" occurs).
 func mayHaveTag(text string, foldSensitive bool) bool {
-	return tagWordAfter(text, '<', angleTagWords[:], foldSensitive) ||
-		tagWordAfter(text, '[', bracketTagWords[:], foldSensitive)
+	angle := [...]string{"important", "system", "instruction", "hidden", "inject", "admin", "override", "prompt", "context", "role"}
+	bracket := [...]string{"system", "admin", "instruction"}
+	return tagWordAfter(text, '<', angle[:], foldSensitive) ||
+		tagWordAfter(text, '[', bracket[:], foldSensitive)
 }
 
 // tagWordAfter reports whether some c in text is followed by one of words
@@ -230,7 +225,7 @@ func impWindow(text string, at int, inMatch *[256]bool, maxRunes int) int {
 			return i
 		}
 		if c < utf8.RuneSelf {
-			if c >= 64 || urlStopASCII>>c&1 == 0 || c == '<' || c == '>' || c == '\'' || c == '"' {
+			if !isPySpace(rune(c)) {
 				if n++; n > maxRunes {
 					return i
 				}
