@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -209,37 +211,50 @@ var errAmbiguousMember = errors.New("a governed member is given more than once o
 // peer decoding case-insensitively (Go's encoding/json) or keeping the
 // first duplicate could then read another value than the gateway governs.
 func strictMembers(raw json.RawMessage, governed ...string) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, errors.New("params must be a JSON object")
+	if len(governed) > 64 {
+		return nil, errors.New("too many governed members")
 	}
+	b := skipJSONSpace(raw)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, errNotObject
+	}
+	// One linear pass proves the whole object well-formed (the same
+	// grammar and nesting bound as encoding/json's decoder); the members
+	// are then cut out of it without decoding their values.
+	if !json.Valid(b) {
+		return nil, errMalformedObject
+	}
+	b = skipJSONSpace(b[1:])
 	m := make(map[string]json.RawMessage, 4)
-	seen := make(map[string]bool, len(governed))
-	for dec.More() {
-		tok, err := dec.Token()
+	var seen uint64 // bit i: governed[i] was given, in some case
+	for len(b) > 0 && b[0] == '"' {
+		n := stringEnd(b)
+		key, err := memberName(b[:n])
 		if err != nil {
 			return nil, err
 		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		for _, g := range governed {
+		b = skipJSONSpace(b[n:])[1:] // the colon
+		b = skipJSONSpace(b)
+		n = valueEnd(b)
+		// The value is a sub-slice of raw, capped so that an append to it
+		// can never write into raw.
+		v := json.RawMessage(b[:n:n])
+		for i, g := range governed {
 			if strings.EqualFold(key, g) {
-				if seen[g] {
+				if seen&(1<<i) != 0 {
 					return nil, errAmbiguousMember
 				}
-				seen[g] = true
+				seen |= 1 << i
 			}
 		}
 		m[key] = v
+		b = skipJSONSpace(b[n:])
+		if b[0] == ',' {
+			b = skipJSONSpace(b[1:])
+		}
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	for _, g := range governed {
-		if !seen[g] {
+	for i, g := range governed {
+		if seen&(1<<i) == 0 {
 			continue
 		}
 		if _, ok := m[g]; !ok {
@@ -247,4 +262,84 @@ func strictMembers(raw json.RawMessage, governed ...string) (map[string]json.Raw
 		}
 	}
 	return m, nil
+}
+
+// errNotObject is the error of strictMembers for a value other than an
+// object.
+var errNotObject = errors.New("params must be a JSON object")
+
+// errMalformedObject is the error of strictMembers for an object that is
+// not well-formed JSON.
+var errMalformedObject = errors.New("params: not well-formed JSON")
+
+// memberName decodes a member name, quoted, of well-formed JSON.
+func memberName(q []byte) (string, error) {
+	in := q[1 : len(q)-1]
+	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return string(in), nil
+	}
+	var key string
+	if err := json.Unmarshal(q, &key); err != nil {
+		return "", fmt.Errorf("member name: %w", err)
+	}
+	return key, nil
+}
+
+// stringEnd returns the length of the JSON string b starts with, quotes
+// included; b is well-formed JSON.
+func stringEnd(b []byte) int {
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the length of the JSON value b starts with; b is
+// well-formed JSON.
+func valueEnd(b []byte) int {
+	switch b[0] {
+	case '"':
+		return stringEnd(b)
+	case '{', '[':
+		depth := 0
+		for i := 0; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i += stringEnd(b[i:]) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for i, c := range b {
+		switch c {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return len(b)
+}
+
+// skipJSONSpace returns b without its leading JSON whitespace.
+func skipJSONSpace(b []byte) []byte {
+	for len(b) > 0 {
+		switch b[0] {
+		case ' ', '\t', '\n', '\r':
+			b = b[1:]
+		default:
+			return b
+		}
+	}
+	return b
 }
