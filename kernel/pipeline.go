@@ -17,6 +17,8 @@ import (
 	"github.com/agentos/agentos/limit"
 	"github.com/agentos/agentos/policy"
 	"github.com/agentos/agentos/signals"
+
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // Result is the outcome of one syscall, in the reference's wire shape.
@@ -451,8 +453,25 @@ func (k *Kernel) budgetDenial(c *call, reason string) error {
 }
 
 // decodeArgs decodes EXEC arguments: a JSON object, numbers kept as
-// json.Number.
+// json.Number. Well-formed arguments (encoding/json's grammar and nesting
+// bound, checked in one pass that allocates nothing) are decoded by a
+// single-pass parser into the same values encoding/json's decoder gives;
+// anything else goes through that decoder, for its exact error.
 func decodeArgs(raw json.RawMessage) (map[string]any, error) {
+	if json.Valid(raw) {
+		var v any
+		if _, err := segjson.Parse(raw, &v, segjson.UseNumber); err == nil {
+			if m, ok := v.(map[string]any); ok {
+				return m, nil
+			}
+			return nil, refine(ErrBadArgs, "args: want a JSON object, got "+typeName(v))
+		}
+	}
+	return decodeArgsStream(raw)
+}
+
+// decodeArgsStream is decodeArgs through encoding/json's stream decoder.
+func decodeArgsStream(raw json.RawMessage) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
