@@ -34,17 +34,32 @@ type wireMessage struct {
 // stricter in one way: bytes after the JSON value are refused, where the
 // SDK ignores them, so what the gateway checked is all the peer gets.
 func decodeMessage(data []byte) (jsonrpc.Message, error) {
+	return decodeMessageFlags(data, 0)
+}
+
+// decodeOwnedMessage is decodeMessage for bytes the caller owns and never
+// changes (a Conn's Read): the message's params, result and method are
+// sub-slices of data instead of copies, capped so that an append to one
+// can never write into data.
+func decodeOwnedMessage(data []byte) (jsonrpc.Message, error) {
+	return decodeMessageFlags(data, segjson.DontCopyRawMessage)
+}
+
+func decodeMessageFlags(data []byte, flags segjson.ParseFlags) (jsonrpc.Message, error) {
 	if err := checkDepth(data, maxMessageDepth); err != nil {
 		return nil, err
 	}
 	var msg wireMessage
-	rest, err := segjson.Parse(data, &msg, segjson.DontMatchCaseInsensitiveStructFields)
+	rest, err := segjson.Parse(data, &msg, segjson.DontMatchCaseInsensitiveStructFields|flags)
 	if err != nil {
 		return nil, fmt.Errorf("unmarshaling jsonrpc message: %w", err)
 	}
 	if len(rest) != 0 {
 		return nil, errTrailingData
 	}
+	msg.Method = capped(msg.Method)
+	msg.Params = capped(msg.Params)
+	msg.Result = capped(msg.Result)
 	if msg.VersionTag != "2.0" {
 		return nil, fmt.Errorf("invalid message version tag %q; expected %q", msg.VersionTag, "2.0")
 	}
@@ -67,6 +82,14 @@ func decodeMessage(data []byte) (jsonrpc.Message, error) {
 		resp.Error = msg.Error
 	}
 	return resp, nil
+}
+
+// capped returns b with its capacity cut to its length.
+func capped(b json.RawMessage) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return b[:len(b):len(b)]
 }
 
 // checkDepth refuses JSON nested deeper than max, counting brackets

@@ -61,6 +61,26 @@ func checkDecodeLikeSDK(t *testing.T, in string) {
 	case err == nil && !sameMessage(got, want):
 		t.Fatalf("decodeMessage(%q) = %#v, SDK %#v", in, got, want)
 	}
+	// The in-place variant decodes the same message, and an append to its
+	// members leaves the bytes alone.
+	data := []byte(in)
+	owned, oerr := decodeOwnedMessage(data)
+	switch {
+	case (oerr != nil) != (err != nil):
+		t.Fatalf("decodeOwnedMessage(%q) error %v, decodeMessage error %v", in, oerr, err)
+	case err == nil && !sameMessage(owned, got):
+		t.Fatalf("decodeOwnedMessage(%q) = %#v, decodeMessage %#v", in, owned, got)
+	case err == nil:
+		switch m := owned.(type) {
+		case *jsonrpc.Request:
+			_ = append(m.Params, 'X')
+		case *jsonrpc.Response:
+			_ = append(m.Result, 'X')
+		}
+		if string(data) != in {
+			t.Fatalf("decodeOwnedMessage(%q): an append changed the bytes to %q", in, data)
+		}
+	}
 }
 
 func TestDecodeMessageLikeSDK(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -150,3 +151,22 @@ func BenchmarkStrictMembers(b *testing.B) {
 }
 
 func rawEqual(a, b json.RawMessage) bool { return bytes.Equal(a, b) }
+
+// FuzzDecodeNumbers checks decodeNumbers against the stream decoder alone:
+// the same value, and an error exactly when it errs.
+func FuzzDecodeNumbers(f *testing.F) {
+	for _, s := range []string{`{"content":[{"type":"text","text":"hi"}]}`, `[1,2.5e10,"x",null,true,{"b":{}}]`,
+		`{"a":1,"a":"2"}`, `"\ud800\u00e9\\"`, "\"\xff\"", `1 2`, `{"a":1} x`, `-0.0E+1`, ` {"a" : 1 } `, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, err := decodeNumbers(in)
+		want, werr := decodeNumbersStream(in)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: error %v, decoder %v", in, err, werr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: got %#v, decoder %#v", in, got, want)
+		}
+	})
+}

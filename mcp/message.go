@@ -285,6 +285,16 @@ func memberName(q []byte) (string, error) {
 	return key, nil
 }
 
+// stringValue decodes a member's value, cut by strictMembers, that is a
+// JSON string; false when it is not one.
+func stringValue(v json.RawMessage) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	s, err := memberName(v)
+	return s, err == nil
+}
+
 // stringEnd returns the length of the JSON string b starts with, quotes
 // included; b is well-formed JSON.
 func stringEnd(b []byte) int {

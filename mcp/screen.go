@@ -10,6 +10,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
+	segjson "github.com/segmentio/encoding/json"
+
 	"github.com/agentos/agentos/detect"
 )
 
@@ -31,10 +33,8 @@ func (s *Session) screen(ctx context.Context, method, tool string, body json.Raw
 	if mode == ResponseOff || len(body) == 0 {
 		return screened{}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := decodeNumbers(body)
+	if err != nil {
 		return screened{blocked: true, reason: "the response could not be decoded for scanning"}
 	}
 	w := walker{ctx: ctx, scan: s.g.rscan, tool: tool, sanitize: mode == ResponseSanitize}
@@ -60,7 +60,7 @@ func (s *Session) screen(ctx context.Context, method, tool string, body json.Raw
 		action = "block"
 	}
 	out.reason = "the response contained " + strings.Join(cats, ", ")
-	err := s.g.audit(ctx, event{session: s.id, principal: s.principal, server: s.server, method: method, tool: tool, stage: StageResponse,
+	err = s.g.audit(ctx, event{session: s.id, principal: s.principal, server: s.server, method: method, tool: tool, stage: StageResponse,
 		action: action, allowed: !out.blocked, rule: cats[0], reason: out.reason,
 		extra: map[string]any{"threats": responseSummary(w.threats)}})
 	if err != nil {
@@ -384,4 +384,30 @@ func (s *Session) screenInstructions(ctx context.Context, m *jsonrpc.Response, m
 		}
 	}
 	s.writeClient(ctx, denialResponse(m.ID, &DenialError{Stage: StageResponse, Reason: "the screened " + method + " result could not be encoded"}, false))
+}
+
+// decodeNumbers decodes the first JSON value of body as encoding/json's
+// stream decoder does with UseNumber. A body proven well-formed (the
+// decoder's grammar and nesting bound, one pass that allocates nothing)
+// is decoded by a single-pass parser into the same values; anything else
+// goes through the stream decoder itself.
+func decodeNumbers(body []byte) (any, error) {
+	if json.Valid(body) {
+		var v any
+		if _, err := segjson.Parse(body, &v, segjson.UseNumber); err == nil {
+			return v, nil
+		}
+	}
+	return decodeNumbersStream(body)
+}
+
+// decodeNumbersStream is decodeNumbers through the stream decoder.
+func decodeNumbersStream(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }

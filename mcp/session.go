@@ -299,7 +299,7 @@ func protocolDenial(reason string) *DenialError {
 
 // fromClientMsg handles one message from the client.
 func (s *Session) fromClientMsg(ctx context.Context, raw []byte) {
-	m, err := decodeMessage(raw)
+	m, err := decodeOwnedMessage(raw)
 	if err != nil {
 		// Undecodable (or a batch, which MCP no longer allows): answer with
 		// a parse error; never forward what could not be checked.
@@ -425,7 +425,7 @@ func (s *Session) clientCancelled(params json.RawMessage) {
 
 // fromServerMsg handles one message from the server.
 func (s *Session) fromServerMsg(ctx context.Context, raw []byte) {
-	m, err := decodeMessage(raw)
+	m, err := decodeOwnedMessage(raw)
 	if err != nil {
 		s.g.log.LogAttrs(ctx, slog.LevelWarn, "dropped an undecodable message from the server", slog.String("error", err.Error()))
 		return
@@ -545,7 +545,8 @@ func (s *Session) governCall(ctx context.Context, m *jsonrpc.Request, raw []byte
 		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, "tools/call: "+bound(err.Error(), 200), nil))
 		return
 	}
-	if err := json.Unmarshal(pm["name"], &params.Name); err != nil || params.Name == "" {
+	var ok bool
+	if params.Name, ok = stringValue(pm["name"]); !ok || params.Name == "" {
 		s.writeClient(ctx, errorResponse(m.ID, jsonrpc.CodeInvalidParams, "tools/call: params must hold a non-empty string name", nil))
 		return
 	}
