@@ -210,6 +210,9 @@ var errAmbiguousMember = errors.New("a governed member is given more than once o
 // more than once, or also under another case ("Name" beside "name"): a
 // peer decoding case-insensitively (Go's encoding/json) or keeping the
 // first duplicate could then read another value than the gateway governs.
+// It refuses raw unless it is one well-formed JSON object (trailing data
+// included). The values are capped sub-slices of raw, not copies; at most
+// 64 governed names.
 func strictMembers(raw json.RawMessage, governed ...string) (map[string]json.RawMessage, error) {
 	if len(governed) > 64 {
 		return nil, errors.New("too many governed members")
