@@ -33,20 +33,7 @@ func reportMedian(b *testing.B, ds []time.Duration) {
 func BenchmarkToolsCall(b *testing.B) {
 	args := map[string]any{"msg": "hello"}
 	b.Run("direct", func(b *testing.B) {
-		ctx := context.Background()
-		fx := mcptest.New(mcptest.Options{})
-		sR, sW, cR, cW := pipePair()
-		ss, err := fx.Server.Connect(ctx, &sdk.IOTransport{Reader: sR, Writer: sW}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ss.Close()
-		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).
-			Connect(ctx, &sdk.IOTransport{Reader: cR, Writer: cW}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cs.Close()
+		cs := directClient(b)
 		benchCalls(b, cs, args)
 	})
 	b.Run("gateway", func(b *testing.B) {
@@ -56,6 +43,26 @@ func BenchmarkToolsCall(b *testing.B) {
 		}
 		benchCalls(b, e.cs, args)
 	})
+}
+
+// directClient connects an SDK client straight to a fixture server over
+// in-process pipes, with no gateway between them; both close when b ends.
+func directClient(b *testing.B) *sdk.ClientSession {
+	ctx := context.Background()
+	fx := mcptest.New(mcptest.Options{})
+	sR, sW, cR, cW := pipePair()
+	ss, err := fx.Server.Connect(ctx, &sdk.IOTransport{Reader: sR, Writer: sW}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ss.Close() })
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).
+		Connect(ctx, &sdk.IOTransport{Reader: cR, Writer: cW}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cs.Close() })
+	return cs
 }
 
 func benchCalls(b *testing.B, cs *sdk.ClientSession, args map[string]any) {
@@ -82,20 +89,7 @@ func benchCalls(b *testing.B, cs *sdk.ClientSession, args map[string]any) {
 // limit, in-memory audit).
 func BenchmarkResourcesRead(b *testing.B) {
 	b.Run("direct", func(b *testing.B) {
-		ctx := context.Background()
-		fx := mcptest.New(mcptest.Options{})
-		sR, sW, cR, cW := pipePair()
-		ss, err := fx.Server.Connect(ctx, &sdk.IOTransport{Reader: sR, Writer: sW}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ss.Close()
-		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).
-			Connect(ctx, &sdk.IOTransport{Reader: cR, Writer: cW}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cs.Close()
+		cs := directClient(b)
 		benchReads(b, cs)
 	})
 	b.Run("gateway", func(b *testing.B) {

@@ -109,22 +109,7 @@ func rowsOf(in []injtrain.Row) []row {
 // measureInj tallies injection rows per file (File field), top category and
 // full category.
 func measureInj(ctx context.Context, rows []injtrain.Row, flag flagFunc) (files, cats, subcats tally, err error) {
-	files, cats, subcats = tally{}, tally{}, tally{}
-	for _, r := range rows {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, err
-		}
-		hit, ferr := flag(ctx, r.Text)
-		if ferr != nil {
-			hit = true
-		}
-		files.add(r.File, r.Malicious(), hit)
-		cats.add(r.File+" / "+injtrain.Category(r), r.Malicious(), hit)
-		if r.Malicious() {
-			subcats.add(r.File+" / "+r.Category, true, hit)
-		}
-	}
-	return files, cats, subcats, nil
+	return measureInjRows(ctx, rows, func(ctx context.Context, r injtrain.Row) (bool, error) { return flag(ctx, r.Text) })
 }
 
 // measureInjRows is measureInj with a flag that sees the whole row.
