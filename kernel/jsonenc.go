@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"slices"
@@ -13,7 +14,8 @@ import (
 // json.Marshal produces (map keys sorted, HTML characters and U+2028/9
 // escaped, invalid UTF-8 replaced), for the values the kernel encodes on
 // every call: map[string]any, []any, string, bool, nil, json.Number,
-// float64 and the integer types. It reports false, with dst unchanged,
+// json.RawMessage (a tool's result as its server sent it), float64 and the
+// integer types. It reports false, with dst unchanged,
 // for any other value and for values json.Marshal rejects (NaN, an
 // invalid json.Number), so the caller can use json.Marshal instead.
 // It avoids reflection and the sorted copy of every map's keys that make
@@ -60,6 +62,8 @@ func appendValue(dst []byte, v any, depth int) ([]byte, bool) {
 		return strconv.AppendInt(dst, int64(x), 10), true
 	case uint64:
 		return strconv.AppendUint(dst, x, 10), true
+	case json.RawMessage:
+		return appendRaw(dst, x)
 	case map[string]any:
 		if x == nil {
 			return append(dst, "null"...), true
@@ -100,6 +104,33 @@ func appendValue(dst []byte, v any, depth int) ([]byte, bool) {
 		return append(dst, ']'), true
 	}
 	return dst, false
+}
+
+// appendRaw appends raw compacted, as json.Marshal encodes a
+// json.RawMessage. It declines (false, dst unchanged) raw that is not JSON,
+// which json.Marshal rejects, and raw holding a character json.Marshal
+// would escape (<, >, &, U+2028, U+2029: only inside strings in valid JSON),
+// which the caller leaves to json.Marshal.
+func appendRaw(dst []byte, raw json.RawMessage) ([]byte, bool) {
+	if raw == nil {
+		return append(dst, "null"...), true
+	}
+	start := len(dst)
+	buf := bytes.NewBuffer(dst)
+	if err := json.Compact(buf, raw); err != nil {
+		return dst[:start], false
+	}
+	out := buf.Bytes()
+	if htmlEscaped(out[start:]) {
+		return dst[:start], false
+	}
+	return out, true
+}
+
+// htmlEscaped reports whether b holds a character json.Marshal escapes
+// in strings: <, >, &, U+2028 or U+2029.
+func htmlEscaped(b []byte) bool {
+	return bytes.IndexAny(b, "<>&") >= 0 || bytes.Contains(b, []byte("\u2028")) || bytes.Contains(b, []byte("\u2029"))
 }
 
 // appendFloat encodes f as encoding/json does for a float64.

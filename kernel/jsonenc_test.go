@@ -40,6 +40,8 @@ func encodable(v any) bool {
 	switch x := v.(type) {
 	case nil, string, bool, json.Number, float64, int, int64, int32, uint64:
 		return true
+	case json.RawMessage:
+		return !htmlEscaped(x)
 	case map[string]any:
 		for _, e := range x {
 			if !encodable(e) {
@@ -85,6 +87,16 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		{"Inf in slice", []any{math.Inf(1)}},
 		{"other types", map[string]any{"s": []string{"a"}, "m": map[string]string{"k": "v"}}},
 		{"struct", struct{ A int }{1}},
+		{"raw result", json.RawMessage(`{"content": [ {"type":"text", "text":"hello"} ],
+			"isError" :false}`)},
+		{"raw nil", json.RawMessage(nil)},
+		{"raw empty", json.RawMessage{}},
+		{"raw invalid", json.RawMessage(`{"a":`)},
+		{"raw two values", json.RawMessage(`1 2`)},
+		{"raw html", json.RawMessage(`{"t":"<b>&amp;</b>"}`)},
+		{"raw line separator", json.RawMessage("[\"a\u2028b\"]")},
+		{"raw invalid utf-8", json.RawMessage("[\"a\xffb\"]")},
+		{"raw in map", map[string]any{"r": json.RawMessage(` [1, 2] `)}},
 		{"many keys", func() any {
 			m := map[string]any{}
 			for i := range 40 {
@@ -146,7 +158,8 @@ func FuzzAppendJSON(f *testing.F) {
 		if dec.Decode(&n) == nil {
 			checkSameAsMarshal(t, n) // numbers as json.Number, as the daemon decodes them
 		}
-		checkSameAsMarshal(t, string(data)) // any bytes as a string
+		checkSameAsMarshal(t, string(data))          // any bytes as a string
+		checkSameAsMarshal(t, json.RawMessage(data)) // any bytes as a result
 		checkSameAsMarshal(t, map[string]any{string(data): json.Number(data)})
 	})
 }

@@ -43,6 +43,50 @@ func BenchmarkToolsCall(b *testing.B) {
 		}
 		benchCalls(b, e.cs, args)
 	})
+	// paired: each iteration makes one direct call and one through the
+	// gateway, in alternating order, so that both see the same moment of a
+	// shared, noisy machine; added-p50 is the median of the per-pair
+	// differences, the figure the latency target is about.
+	b.Run("paired", func(b *testing.B) {
+		direct := directClient(b)
+		e := newEnv(b, envConfig{})
+		if _, err := e.cs.ListTools(context.Background(), nil); err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		p := &sdk.CallToolParams{Name: mcptest.ToolEcho, Arguments: args}
+		timed := func(cs *sdk.ClientSession) time.Duration {
+			start := time.Now()
+			if _, err := cs.CallTool(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(start)
+		}
+		const most = 1 << 16
+		dd, gd, added := make([]time.Duration, 0, most), make([]time.Duration, 0, most), make([]time.Duration, 0, most)
+		i := 0
+		for b.Loop() {
+			var d, g time.Duration
+			if i%2 == 0 {
+				d, g = timed(direct), timed(e.cs)
+			} else {
+				g, d = timed(e.cs), timed(direct)
+			}
+			i++
+			if len(added) < most {
+				dd, gd, added = append(dd, d), append(gd, g), append(added, g-d)
+			}
+		}
+		for _, m := range []struct {
+			ds   []time.Duration
+			unit string
+		}{{dd, "direct-p50-ns"}, {gd, "gateway-p50-ns"}, {added, "added-p50-ns"}} {
+			if len(m.ds) > 0 {
+				slices.Sort(m.ds)
+				b.ReportMetric(float64(m.ds[len(m.ds)/2].Nanoseconds()), m.unit)
+			}
+		}
+	})
 }
 
 // directClient connects an SDK client straight to a fixture server over

@@ -40,15 +40,25 @@ type StreamOptions struct {
 
 // StreamConn is a Conn speaking newline-delimited JSON-RPC (MCP's stdio
 // framing) over a reader and a writer. A reader goroutine, owned by the
-// StreamConn, reads ahead one message at a time so that Read can honour its
-// context; it ends at EOF, on an error, or when Close closes the reader.
+// StreamConn and started by the first Read or Receive, reads one message at
+// a time so that Read and Receive can honour their context; it ends at EOF,
+// on an error, or after Close when its pending read returns (Close closes
+// the reader, which unblocks pipes and sockets; a read from a terminal or a
+// blocking descriptor such as a process's standard input ends only when
+// input arrives or ends).
 type StreamConn struct {
 	r   io.Reader
 	w   io.Writer
 	max int
 
-	msgs chan readResult
-	done chan struct{}
+	start sync.Once
+	msgs  chan readResult // Read's mode: the reader goroutine's messages
+	done  chan struct{}
+
+	// Receive's mode: the reader goroutine calls the function itself,
+	// holding pmu; stopped tells it that Receive has returned.
+	pmu     sync.Mutex
+	stopped bool // guarded by pmu
 
 	wmu  sync.Mutex
 	wbuf []byte // guarded by wmu
@@ -69,7 +79,6 @@ func NewStreamConn(r io.Reader, w io.Writer, opts StreamOptions) *StreamConn {
 	if c.max <= 0 {
 		c.max = DefaultMaxMessageBytes
 	}
-	go c.readLoop()
 	return c
 }
 
@@ -89,8 +98,9 @@ func (c *StreamConn) readLoop() {
 	}
 }
 
-// Read implements Conn.
+// Read implements Conn. It must not be used together with Receive.
 func (c *StreamConn) Read(ctx context.Context) ([]byte, error) {
+	c.start.Do(func() { go c.readLoop() })
 	select {
 	case r, ok := <-c.msgs:
 		if !ok {
@@ -101,6 +111,60 @@ func (c *StreamConn) Read(ctx context.Context) ([]byte, error) {
 		return nil, ErrClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// Receive calls fn with each message, in order, on the goroutine that read
+// it, until the connection ends: it saves the hand-off from the reader
+// goroutine to the caller's that Read costs, one per message. It returns
+// io.EOF when the peer closed the connection, the read error, ErrClosed
+// after Close, or ctx's error when ctx ends first. When Receive returns, fn
+// is not running and will not be called again. fn must not call Receive or
+// Read. A StreamConn already read with Read delivers through Read.
+func (c *StreamConn) Receive(ctx context.Context, fn func(msg []byte)) error {
+	first := false
+	c.start.Do(func() { first = true })
+	if !first {
+		for {
+			msg, err := c.Read(ctx)
+			if err != nil {
+				return err
+			}
+			fn(msg)
+		}
+	}
+	errc := make(chan error, 1)
+	go c.pushLoop(fn, errc)
+	var err error
+	select {
+	case err = <-errc:
+	case <-c.done:
+		err = ErrClosed
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	c.pmu.Lock()
+	c.stopped = true
+	c.pmu.Unlock()
+	return err
+}
+
+// pushLoop is Receive's reader goroutine.
+func (c *StreamConn) pushLoop(fn func([]byte), errc chan<- error) {
+	fr := NewFramer(c.r, c.max)
+	for {
+		msg, err := fr.Next()
+		if err != nil {
+			errc <- err
+			return
+		}
+		c.pmu.Lock()
+		if c.stopped {
+			c.pmu.Unlock()
+			return
+		}
+		fn(msg)
+		c.pmu.Unlock()
 	}
 }
 

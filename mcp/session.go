@@ -69,8 +69,9 @@ type Session struct {
 	client, upstream Conn
 	ctx              context.Context // the session's lifetime, set by Run
 
-	wg  sync.WaitGroup // governed calls and re-lists in flight
-	seq atomic.Uint64  // gateway-originated request numbers
+	wg      sync.WaitGroup // governed calls and re-lists in flight
+	workers *workers       // run the governed calls
+	seq     atomic.Uint64  // gateway-originated request numbers
 
 	mu sync.Mutex
 	// fromClient holds the client's requests awaiting the server's
@@ -199,6 +200,7 @@ func (g *Gateway) NewSession(opts SessionOptions) (*Session, error) {
 		clientWaiters:   make(map[string]chan *jsonrpc.Response),
 		elicit:          opts.ApprovalElicitation,
 		stateless:       opts.Stateless,
+		workers:         newWorkers(),
 	}, nil
 }
 
@@ -258,7 +260,17 @@ func (s *Session) Run(ctx context.Context, client, server Conn) error {
 	return first
 }
 
+// receiver is a Conn that can deliver each message on the goroutine that
+// read it ([StreamConn.Receive]): one goroutine hand-off fewer per message
+// than Read.
+type receiver interface {
+	Receive(ctx context.Context, fn func(msg []byte)) error
+}
+
 func (s *Session) clientLoop(ctx context.Context) error {
+	if r, ok := s.client.(receiver); ok {
+		return r.Receive(ctx, func(msg []byte) { s.fromClientMsg(ctx, msg) })
+	}
 	for {
 		msg, err := s.client.Read(ctx)
 		if err != nil {
@@ -269,6 +281,9 @@ func (s *Session) clientLoop(ctx context.Context) error {
 }
 
 func (s *Session) serverLoop(ctx context.Context) error {
+	if r, ok := s.upstream.(receiver); ok {
+		return r.Receive(ctx, func(msg []byte) { s.fromServerMsg(ctx, msg) })
+	}
 	for {
 		msg, err := s.upstream.Read(ctx)
 		if err != nil {
@@ -575,7 +590,7 @@ func (s *Session) governCall(ctx context.Context, m *jsonrpc.Request, raw []byte
 		return
 	}
 	s.wg.Add(1)
-	go s.runCall(cctx, c, p)
+	s.workers.run(ctx, func() { s.runCall(cctx, c, p) })
 }
 
 // runCall decides and runs one governed call and answers the client.
