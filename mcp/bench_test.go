@@ -53,44 +53,54 @@ func BenchmarkToolsCall(b *testing.B) {
 		if _, err := e.cs.ListTools(context.Background(), nil); err != nil {
 			b.Fatal(err)
 		}
-		ctx := context.Background()
-		p := &sdk.CallToolParams{Name: mcptest.ToolEcho, Arguments: args}
-		timed := func(cs *sdk.ClientSession) time.Duration {
-			start := time.Now()
-			if _, err := cs.CallTool(ctx, p); err != nil {
-				b.Fatal(err)
-			}
-			return time.Since(start)
-		}
-		const most = 1 << 16
-		dd, gd, added := make([]time.Duration, 0, most), make([]time.Duration, 0, most), make([]time.Duration, 0, most)
-		i := 0
-		for b.Loop() {
-			var d, g time.Duration
-			if i%2 == 0 {
-				d, g = timed(direct), timed(e.cs)
-			} else {
-				g, d = timed(e.cs), timed(direct)
-			}
-			i++
-			if len(added) < most {
-				dd, gd, added = append(dd, d), append(gd, g), append(added, g-d)
-			}
-		}
-		for _, m := range []struct {
-			ds   []time.Duration
-			unit string
-		}{{dd, "direct-p50-ns"}, {gd, "gateway-p50-ns"}, {added, "added-p50-ns"}} {
-			if len(m.ds) > 0 {
-				slices.Sort(m.ds)
-				b.ReportMetric(float64(m.ds[len(m.ds)/2].Nanoseconds()), m.unit)
-			}
-		}
+		benchPaired(b, direct, e.cs, args)
 	})
 }
 
-// directClient connects an SDK client straight to a fixture server over
-// in-process pipes, with no gateway between them; both close when b ends.
+// benchPaired makes one tools/call through direct and one through gateway
+// per iteration, in alternating order, and reports the medians of each and
+// of the per-pair differences (added-p50-ns).
+func benchPaired(b *testing.B, direct, gateway *sdk.ClientSession, args map[string]any) {
+	ctx := context.Background()
+	p := &sdk.CallToolParams{Name: mcptest.ToolEcho, Arguments: args}
+	timed := func(cs *sdk.ClientSession) time.Duration {
+		start := time.Now()
+		res, err := cs.CallTool(ctx, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.IsError {
+			b.Fatalf("tools/call failed: %+v", res.Content)
+		}
+		return time.Since(start)
+	}
+	const most = 1 << 16
+	dd, gd, added := make([]time.Duration, 0, most), make([]time.Duration, 0, most), make([]time.Duration, 0, most)
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		var d, g time.Duration
+		if i%2 == 0 {
+			d, g = timed(direct), timed(gateway)
+		} else {
+			g, d = timed(gateway), timed(direct)
+		}
+		i++
+		if len(added) < most {
+			dd, gd, added = append(dd, d), append(gd, g), append(added, g-d)
+		}
+	}
+	for _, m := range []struct {
+		ds   []time.Duration
+		unit string
+	}{{dd, "direct-p50-ns"}, {gd, "gateway-p50-ns"}, {added, "added-p50-ns"}} {
+		if len(m.ds) > 0 {
+			slices.Sort(m.ds)
+			b.ReportMetric(float64(m.ds[len(m.ds)/2].Nanoseconds()), m.unit)
+		}
+	}
+}
+
 func directClient(b *testing.B) *sdk.ClientSession {
 	ctx := context.Background()
 	fx := mcptest.New(mcptest.Options{})

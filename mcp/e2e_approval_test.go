@@ -35,7 +35,7 @@ var agentosBuild struct {
 // go test removes afterwards; a test binary run elsewhere builds it into
 // the test's temporary directory each time. It skips the test when the go
 // command is missing.
-func buildAgentos(t *testing.T) string {
+func buildAgentos(t testing.TB) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {

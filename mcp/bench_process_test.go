@@ -1,0 +1,79 @@
+package mcp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentos/agentos/mcp/mcptest"
+)
+
+// fixtureEnv, set to "stdio" in the environment of this test binary, makes
+// it the fixture MCP server on its standard input and output, so that
+// benchmarks can run the server as a process of its own, as users do.
+const fixtureEnv = "AGENTOS_MCP_TEST_FIXTURE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(fixtureEnv) == "stdio" {
+		fx := mcptest.New(mcptest.Options{})
+		if err := fx.Server.Run(context.Background(), &sdk.StdioTransport{}); err != nil {
+			fmt.Fprintln(os.Stderr, "fixture server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// BenchmarkWrapProcess measures what a user of `agentos mcp wrap` sees:
+// the real agentos binary as a process between an SDK client and the
+// fixture server, itself a process (this test binary), with the durable
+// SQLite audit log in a data directory, against the same client talking to
+// its own fixture server process directly; calls alternate between the
+// two (see benchPaired).
+func BenchmarkWrapProcess(b *testing.B) {
+	agentos := buildAgentos(b)
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if d := os.Getenv("AGENTOS_BENCH_DATA_DIR"); d != "" {
+		// A data directory elsewhere, for instance on tmpfs, where fdatasync
+		// costs nothing: it separates the disk's latency from the gateway's.
+		dir = filepath.Join(d, filepath.Base(dir))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(dir) })
+	}
+	pol := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(pol, []byte(testPolicy), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	connect := func(argv ...string) *sdk.ClientSession {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), fixtureEnv+"=stdio")
+		cmd.Stderr = os.Stderr
+		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).
+			Connect(ctx, &sdk.CommandTransport{Command: cmd}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	direct := connect(self)
+	wrapped := connect(agentos, "mcp", "wrap", "--policy", pol, "--data-dir", filepath.Join(dir, "data"),
+		"--server-name", "fixture", "--", self)
+	if _, err := wrapped.ListTools(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	benchPaired(b, direct, wrapped, map[string]any{"msg": "hello"})
+}
