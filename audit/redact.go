@@ -176,21 +176,257 @@ func dropKeySeparator(r rune) rune {
 	return r
 }
 
-// secretShapes matches high-signal secret formats: AWS access key ids,
+// Secret shapes: high-signal secret formats, each starting with its own
+// literal ("bearer" in any case), which markerAt looks for; the two must
+// be kept in step.
+const (
+	shapeAWS       = `\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`
+	shapeGitHub    = `\bgh[pousr]_[A-Za-z0-9]{36,}`
+	shapeGitHubPAT = `\bgithub_pat_[A-Za-z0-9_]{22,}`
+	shapeSlack     = `\bxox[abposr]-[A-Za-z0-9-]{10,}`
+	shapePEM       = `-----BEGIN[A-Z ]* PRIVATE KEY-----`
+	shapeJWT       = `\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`
+	shapeBearer    = `(?i:\bbearer\s+[A-Za-z0-9._~+/=-]{16,})`
+)
+
+// secretShapesPattern matches any secret shape: AWS access key ids,
 // GitHub tokens, Slack tokens, PEM private keys, JWTs and bearer tokens.
-var secretShapes = regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b` +
-	`|\bgh[pousr]_[A-Za-z0-9]{36,}` +
-	`|\bgithub_pat_[A-Za-z0-9_]{22,}` +
-	`|\bxox[abposr]-[A-Za-z0-9-]{10,}` +
-	`|-----BEGIN[A-Z ]* PRIVATE KEY-----` +
-	`|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}` +
-	`|(?i:\bbearer\s+[A-Za-z0-9._~+/=-]{16,})`)
+const secretShapesPattern = shapeAWS + "|" + shapeGitHub + "|" + shapeGitHubPAT + "|" + shapeSlack + "|" +
+	shapePEM + "|" + shapeJWT + "|" + shapeBearer
+
+// secretShapes finds secret shapes anywhere in a string, in linear time.
+// It is the fallback of shapeScanner for strings with many candidates.
+var secretShapes = regexp.MustCompile(secretShapesPattern)
+
+// shapesAt match one secret shape at the start of a string, indexed by
+// what markerAt returns. Since no two shapes start with the same literal,
+// where one of them matches is where secretShapes would. One is tried only
+// where markerAt finds its literal, and only up to the first byte no shape
+// can hold (shapeStop), so its cost is that of the candidate match, not of
+// the whole string.
+var shapesAt = func() (rs [7]*regexp.Regexp) {
+	for i, p := range [...]string{shapeAWS, shapeGitHub, shapeGitHubPAT, shapeSlack, shapePEM, shapeJWT, shapeBearer} {
+		rs[i] = regexp.MustCompile(`^(?:` + p + `)`)
+	}
+	return rs
+}()
+
+// markerAt reports which secret shape's literal s[i:] starts with, as an
+// index into shapesAt, or -1: "AKIA" or "ASIA", "gh" then one of "pousr"
+// then "_", "github_pat_", "xox", "-----BEGIN", "eyJ", or "bearer" in any
+// ASCII case (the only case folding (?i) allows for its letters).
+func markerAt(s string, i int) int {
+	t := s[i+1:]
+	switch s[i] {
+	case 'A':
+		if strings.HasPrefix(t, "KIA") || strings.HasPrefix(t, "SIA") {
+			return 0
+		}
+	case 'g':
+		if len(t) >= 3 && t[0] == 'h' && strings.IndexByte("pousr", t[1]) >= 0 && t[2] == '_' {
+			return 1
+		}
+		if strings.HasPrefix(t, "ithub_pat_") {
+			return 2
+		}
+	case 'x':
+		if strings.HasPrefix(t, "ox") {
+			return 3
+		}
+	case '-':
+		if strings.HasPrefix(t, "----BEGIN") {
+			return 4
+		}
+	case 'e':
+		if strings.HasPrefix(t, "yJ") {
+			return 5
+		}
+	case 'b', 'B':
+		if len(t) >= 5 && strings.EqualFold(t[:5], "earer") {
+			return 6
+		}
+	}
+	return -1
+}
+
+// markerStart and markerSecond mark the first and second bytes of the
+// literals markerAt looks for.
+var (
+	markerStart  = [256]bool{'A': true, 'g': true, 'x': true, '-': true, 'e': true, 'b': true, 'B': true}
+	markerSecond = [256]bool{'K': true, 'S': true, 'h': true, 'i': true, 'o': true, '-': true, 'y': true, 'e': true, 'E': true}
+)
+
+// isWordByte reports whether c is an ASCII word character (\w).
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
+
+// shapeByte marks the bytes a secret shape may hold after its first:
+// ASCII letters and digits, "_.~+/=-", the spaces \s matches, and every
+// byte of a multi-byte character (under (?i) the bearer token's class
+// also matches "ſ" and the Kelvin sign, which fold to s and k).
+var shapeByte = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~+/=- \t\n\f\r") {
+		t[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// shapeStop returns the end of the window shapesAt need for a
+// candidate at s[i]: through the first byte no shape can hold (which a
+// trailing \b looks at), or to the end of s. No match can reach past it.
+func shapeStop(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		if !shapeByte[s[j]] {
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+// maxShapeTries bounds the candidates shapeScanner tries one by one in a
+// string; past it, one linear search of the whole string takes over, so
+// a string full of near-misses ("eyJeyJeyJ…") costs linear time.
+const maxShapeTries = 32
+
+// shapeScanner finds the secret shapes in one string, leftmost first and
+// without overlap, exactly as secretShapes.FindAllStringIndex does.
+type shapeScanner struct {
+	s     string
+	tries int     // candidates tried one by one so far
+	all   [][]int // every match, once tries reached maxShapeTries
+}
+
+// next returns the first match starting at or after from, as s[start:end],
+// where from is 0 or the end of the previous match; start is -1 when there
+// is none. Only positions where markerAt finds a literal are tried, with
+// the \b that starts every shape but the PEM one checked here, since
+// shapesAt see the string only from the candidate on.
+func (sc *shapeScanner) next(from int) (start, end int) {
+	s := sc.s
+	t := s[from:]
+	for j := 0; j < len(t); j++ {
+		// Most bytes are passed over here, without a call.
+		if !markerStart[t[j]] || j+1 == len(t) || !markerSecond[t[j+1]] {
+			continue
+		}
+		i := from + j
+		shape := markerAt(s, i)
+		if shape < 0 || s[i] != '-' && i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		if sc.tries == maxShapeTries {
+			if sc.all == nil {
+				sc.all = secretShapes.FindAllStringIndex(s, -1)
+			}
+			for _, m := range sc.all {
+				if m[0] >= from {
+					return m[0], m[1]
+				}
+			}
+			return -1, -1
+		}
+		sc.tries++
+		if m := shapesAt[shape].FindStringIndex(s[i:shapeStop(s, i)]); m != nil {
+			return i, i + m[1]
+		}
+	}
+	return -1, -1
+}
 
 // SecretShapes is the built-in SecretDetector: it flags strings holding
 // an AWS access key id (AKIA…/ASIA…), a GitHub token (ghp_…, gho_…,
 // github_pat_…), a Slack token (xox…-), a PEM private key, a JWT or a
-// bearer token.
+// bearer token. The regular expression runs only where one of the
+// literals these start with ("AKIA", "ghp_", "xox", "-----BEGIN", "eyJ",
+// "bearer", …) is found, so a string holding none costs one pass over its
+// bytes.
 type SecretShapes struct{}
 
 // IsSecret implements SecretDetector.
-func (SecretShapes) IsSecret(s string) bool { return secretShapes.MatchString(s) }
+func (SecretShapes) IsSecret(s string) bool {
+	sc := shapeScanner{s: s}
+	start, _ := sc.next(0)
+	return start >= 0
+}
+
+// maxRedactPasses bounds RedactString's passes; each pass shortens the
+// string, and one pass is all the shapes need in practice.
+const maxRedactPasses = 8
+
+// RedactString returns s with each secret it holds replaced by Redacted,
+// keeping the text around it, and whether it changed anything; s itself
+// (not a copy) is returned when it holds no secret. The span replaced is
+// the match, except that a bearer token keeps its "Bearer " (so
+// "Authorization: Bearer abc…" becomes "Authorization: Bearer [REDACTED]")
+// and a PEM private key is replaced from its BEGIN line through its END
+// line, or to the end of s when that is missing. The result holds nothing
+// IsSecret flags.
+func (SecretShapes) RedactString(s string) (string, bool) {
+	sc := shapeScanner{s: s}
+	start, end := sc.next(0)
+	if start < 0 {
+		return s, false
+	}
+	for range maxRedactPasses {
+		s = redactSpans(&sc, start, end)
+		sc = shapeScanner{s: s}
+		if start, end = sc.next(0); start < 0 {
+			return s, true
+		}
+	}
+	return Redacted, true
+}
+
+// redactSpans replaces the secrets in sc's string (see RedactString),
+// the first of which is s[start:end].
+func redactSpans(sc *shapeScanner, start, end int) string {
+	s := sc.s
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for start >= 0 {
+		switch {
+		case s[start] == '-':
+			end = pemEnd(s, end)
+		case s[start] == 'b' || s[start] == 'B':
+			start += len("bearer")
+			for start < end && !isTokenByte(s[start]) {
+				start++
+			}
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(Redacted)
+		last = end
+		start, end = sc.next(last)
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// pemEnd returns the end of the PEM block whose BEGIN line ends at from:
+// after the "-----" that closes its "-----END" line, or len(s).
+func pemEnd(s string, from int) int {
+	i := strings.Index(s[from:], "-----END")
+	if i < 0 {
+		return len(s)
+	}
+	from += i + len("-----END")
+	j := strings.Index(s[from:], "-----")
+	if j < 0 {
+		return len(s)
+	}
+	return from + j + len("-----")
+}
+
+// isTokenByte reports whether c may be part of a bearer token.
+func isTokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("._~+/=-", c) >= 0
+}
