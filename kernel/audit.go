@@ -46,18 +46,23 @@ func (k *Kernel) audit(ctx context.Context, c *call) error {
 		Kind:    audit.KindSyscall,
 		Tool:    c.sys.String(),
 		Args:    k.auditArgsJSON(c),
-		Outcome: audit.Outcome{Code: CodeOf(c.err), Error: boundText(errorText(c.err), maxErrorTextBytes)},
+		Outcome: audit.Outcome{Code: CodeOf(c.err)},
+	}
+	if c.err != nil {
+		// The whole message is redacted before it is cut, so that no
+		// part of a secret is left at the cut.
+		e.Outcome.Error = boundText(redactText(c.err.Error()), maxErrorTextBytes)
 	}
 	if c.agent == nil {
 		// An agent's ID is short ASCII (validAgentID); a caller's unknown
 		// ID may be anything.
-		e.AgentID = boundText(c.agentID, MaxAgentIDLen)
+		e.AgentID = boundText(redactText(c.agentID), MaxAgentIDLen)
 	}
 	if c.sys == SysExec {
 		e.Kind = audit.KindToolCall
 		if c.toolValue == nil {
 			// A registered tool's name is short ASCII (validToolName).
-			e.Tool = boundText(c.tool, MaxToolNameLen)
+			e.Tool = boundText(redactText(c.tool), MaxToolNameLen)
 		} else {
 			e.Tool = c.tool
 		}
@@ -70,7 +75,7 @@ func (k *Kernel) audit(ctx context.Context, c *call) error {
 		}
 		e.Decision = audit.Decision{
 			Action: string(d.Action), Allowed: d.Allowed && c.err == nil, Rule: d.Rule,
-			Reason: boundText(d.Reason, maxErrorTextBytes), Policy: d.Policy, PolicyVersion: d.Version,
+			Reason: boundText(redactText(d.Reason), maxErrorTextBytes), Policy: d.Policy, PolicyVersion: d.Version,
 		}
 	}
 	if c.err == nil && c.value != nil {
@@ -103,7 +108,7 @@ func (k *Kernel) audit(ctx context.Context, c *call) error {
 func (k *Kernel) appendKernelEvent(tool, reason string) error {
 	e := &audit.Event{
 		Time: k.clock.Now(), AgentID: "kernel", Kind: audit.KindAgentLifecycle, Tool: tool,
-		Decision: audit.Decision{Action: "deny", Policy: "kernel", Reason: boundText(reason, maxErrorTextBytes)},
+		Decision: audit.Decision{Action: "deny", Policy: "kernel", Reason: boundText(redactText(reason), maxErrorTextBytes)},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), k.auditTimeout)
 	defer cancel()
@@ -112,7 +117,7 @@ func (k *Kernel) appendKernelEvent(tool, reason string) error {
 
 // appendLifecycle records an agent's spawn or removal.
 func (k *Kernel) appendLifecycle(ctx context.Context, a *Agent, tool, reason string) error {
-	args, _ := json.Marshal(map[string]any{"role": a.role, "ring": a.ring.Level(), "labels": a.labels})
+	args, _ := json.Marshal(redact(map[string]any{"role": a.role, "ring": a.ring.Level(), "labels": a.labels}))
 	e := &audit.Event{
 		Time: k.clock.Now(), AgentID: a.id, Kind: audit.KindAgentLifecycle, Tool: tool, Args: args,
 		Decision: audit.Decision{Action: "allow", Allowed: true, Policy: "kernel", Reason: reason},
@@ -191,8 +196,8 @@ func boundText(s string, n int) string {
 // appendSignal records a signal sent through Kernel.Signal.
 func (k *Kernel) appendSignal(a *Agent, info signals.Info) error {
 	args, _ := json.Marshal(map[string]any{
-		"signal": info.Signal.String(), "source": boundText(info.Source, 256),
-		"reason": boundText(info.Reason, maxErrorTextBytes), "outcome": info.Outcome.String(),
+		"signal": info.Signal.String(), "source": boundText(redactText(info.Source), 256),
+		"reason": boundText(redactText(info.Reason), maxErrorTextBytes), "outcome": info.Outcome.String(),
 	})
 	e := &audit.Event{
 		Time: k.clock.Now(), AgentID: a.id, Kind: audit.KindSignal, Tool: info.Signal.String(), Args: args,

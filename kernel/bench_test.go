@@ -135,6 +135,20 @@ func BenchmarkSyscallExec(b *testing.B) {
 			i++
 		}
 	})
+	b.Run("agents=10/args-secret", func(b *testing.B) {
+		k, ids := benchKernel(b, 10)
+		ctx := context.Background()
+		req := kernel.Exec{Tool: "noop", Args: json.RawMessage(
+			`{"command":"curl -H 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345' https://api.example.com","limit":10}`)}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := k.Syscall(ctx, ids[i%len(ids)], req); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 	b.Run("agents=10/parallel", func(b *testing.B) {
 		k, ids := benchKernel(b, 10)
 		req := kernel.Exec{Tool: "noop"}

@@ -31,7 +31,13 @@
 // cannot be appended turns the result into an *AuditError.
 //
 // The one event is appended after the outcome is known, so it records the
-// decision and the outcome together. For a denied action nothing ran. For
+// decision and the outcome together. Secrets are kept out of it: the value
+// of a secret-looking argument (password, api_key, …token) becomes
+// "[REDACTED]", and so does every secret of a recognised shape (AWS access
+// key id, GitHub or Slack token, JWT, bearer token, PEM private key;
+// audit.SecretShapes) wherever it stands in the arguments, the error
+// message, the reason or an unknown agent's ID or tool's name, the text
+// around it kept: "curl -H 'Authorization: Bearer [REDACTED]' …". For a denied action nothing ran. For
 // an executed action whose event cannot be appended, the side effect has
 // happened: the result is withheld, the error says so (AuditError.Executed),
 // and the kernel enters DEGRADED, in which side-effecting syscalls are

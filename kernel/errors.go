@@ -236,8 +236,8 @@ func CodeOf(err error) int {
 	return codeUnclassified
 }
 
-// errorText returns err's message bounded to maxErrorTextBytes, for results
-// and audit events.
+// errorText returns err's message bounded to maxErrorTextBytes, for
+// results. (Audit events carry it redacted: see Kernel.audit.)
 func errorText(err error) string {
 	if err == nil {
 		return ""

@@ -2,10 +2,17 @@ package kernel
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/agentos/agentos/audit"
 )
 
-// Redacted replaces the value of a secret-looking argument in audit events.
+// Redacted replaces a secret in audit events: the value of a secret-looking
+// argument, a secret of a recognised shape inside a string, or a key
+// holding one.
 const Redacted = "[REDACTED]"
 
 // maxRedactDepth bounds how deep redaction walks nested arguments; deeper
@@ -34,9 +41,18 @@ func secretKey(key string) bool {
 	return false
 }
 
-// redact returns v with the value of every secret-looking key replaced by
-// Redacted. It copies only what it changes: v itself is returned when
-// nothing is secret, so redaction of ordinary arguments does not allocate.
+// redact returns v with secrets replaced for an audit event:
+//
+//   - the value of every secret-looking key (secretKey) becomes Redacted;
+//   - in every string, each secret of a recognised shape (an AWS access
+//     key id, a GitHub or Slack token, a JWT, a bearer token, a PEM
+//     private key: audit.SecretShapes) is replaced by Redacted, keeping
+//     the rest: "Authorization: Bearer [REDACTED]";
+//   - a key holding such a secret is renamed Redacted ("[REDACTED] 2", …
+//     when taken), and its value becomes Redacted, as audit.Redact does.
+//
+// It copies only what it changes: v itself is returned when nothing is
+// secret, so redaction of ordinary arguments does not allocate.
 func redact(v any) any {
 	out, _ := redactValue(v, 0)
 	return out
@@ -47,25 +63,38 @@ func redactValue(v any, depth int) (any, bool) {
 		return "[TRUNCATED: nested too deep]", true
 	}
 	switch x := v.(type) {
+	case string:
+		if s, changed := (audit.SecretShapes{}).RedactString(x); changed {
+			return s, true
+		}
+		return v, false
 	case map[string]any:
 		var out map[string]any
+		var shaped []string
 		for key, e := range x {
 			var nv any
 			changed := false
-			if secretKey(key) {
+			switch {
+			case (audit.SecretShapes{}).IsSecret(key):
+				shaped = append(shaped, key)
+				continue
+			case secretKey(key):
 				nv, changed = Redacted, true
-			} else {
+			default:
 				nv, changed = redactValue(e, depth+1)
 			}
 			if changed && out == nil {
-				out = make(map[string]any, len(x))
-				for k2, e2 := range x {
-					out[k2] = e2
-				}
+				out = maps.Clone(x)
 			}
 			if changed {
 				out[key] = nv
 			}
+		}
+		if shaped != nil {
+			if out == nil {
+				out = maps.Clone(x)
+			}
+			renameShaped(out, shaped, any(Redacted))
 		}
 		if out == nil {
 			return v, false
@@ -86,8 +115,70 @@ func redactValue(v any, depth int) (any, bool) {
 			return v, false
 		}
 		return out, true
+	case map[string]string:
+		// Agent labels.
+		var out map[string]string
+		var shaped []string
+		for key, e := range x {
+			var nv string
+			changed := false
+			switch {
+			case (audit.SecretShapes{}).IsSecret(key):
+				shaped = append(shaped, key)
+				continue
+			case secretKey(key):
+				nv, changed = Redacted, true
+			default:
+				nv, changed = (audit.SecretShapes{}).RedactString(e)
+			}
+			if changed && out == nil {
+				out = maps.Clone(x)
+			}
+			if changed {
+				out[key] = nv
+			}
+		}
+		if shaped != nil {
+			if out == nil {
+				out = maps.Clone(x)
+			}
+			renameShaped(out, shaped, Redacted)
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
 	}
 	return v, false
+}
+
+// renameShaped renames each key of m in shaped (keys holding a secret) to
+// Redacted, or "[REDACTED] 2", "[REDACTED] 3", … when that is taken, in
+// sorted order so that the event is the same however the map iterates,
+// with the value redacted.
+func renameShaped[V any](m map[string]V, shaped []string, redacted V) {
+	slices.Sort(shaped)
+	for _, k := range shaped {
+		delete(m, k)
+	}
+	for range shaped {
+		name := Redacted
+		for n := 2; ; n++ {
+			if _, taken := m[name]; !taken {
+				break
+			}
+			name = Redacted + " " + strconv.Itoa(n)
+		}
+		m[name] = redacted
+	}
+}
+
+// redactText returns s with each secret of a recognised shape replaced
+// by Redacted (see redact), for the free text of an audit event: error
+// messages, reasons, unknown agent IDs and tool names.
+func redactText(s string) string {
+	s, _ = audit.SecretShapes{}.RedactString(s)
+	return s
 }
 
 // argsJSON returns the arguments as given (raw), or their JSON encoding
