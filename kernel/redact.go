@@ -29,6 +29,11 @@ var secretKeyParts = [...]string{
 // lower-cased name contains password, secret, api_key, authorization, …, or
 // ends in "token" (token, access_token, refreshToken; not token_count).
 func secretKey(key string) bool {
+	if len(key) < len("token") {
+		// Shorter than every fragment and the suffix, even lower-cased
+		// (no shorter text lower-cases to one of them).
+		return false
+	}
 	k := strings.ToLower(strings.ReplaceAll(key, "-", "_"))
 	if strings.HasSuffix(k, "token") {
 		return true
