@@ -74,37 +74,7 @@ func redactValue(v any, depth int) (any, bool) {
 		}
 		return v, false
 	case map[string]any:
-		var out map[string]any
-		var shaped []string
-		for key, e := range x {
-			var nv any
-			changed := false
-			switch {
-			case (audit.SecretShapes{}).IsSecret(key):
-				shaped = append(shaped, key)
-				continue
-			case secretKey(key):
-				nv, changed = Redacted, true
-			default:
-				nv, changed = redactValue(e, depth+1)
-			}
-			if changed && out == nil {
-				out = maps.Clone(x)
-			}
-			if changed {
-				out[key] = nv
-			}
-		}
-		if shaped != nil {
-			if out == nil {
-				out = maps.Clone(x)
-			}
-			renameShaped(out, shaped, any(Redacted))
-		}
-		if out == nil {
-			return v, false
-		}
-		return out, true
+		return redactMap(x, any(Redacted), func(e any) (any, bool) { return redactValue(e, depth+1) })
 	case []any:
 		var out []any
 		for i, e := range x {
@@ -120,41 +90,48 @@ func redactValue(v any, depth int) (any, bool) {
 			return v, false
 		}
 		return out, true
-	case map[string]string:
-		// Agent labels.
-		var out map[string]string
-		var shaped []string
-		for key, e := range x {
-			var nv string
-			changed := false
-			switch {
-			case (audit.SecretShapes{}).IsSecret(key):
-				shaped = append(shaped, key)
-				continue
-			case secretKey(key):
-				nv, changed = Redacted, true
-			default:
-				nv, changed = (audit.SecretShapes{}).RedactString(e)
-			}
-			if changed && out == nil {
-				out = maps.Clone(x)
-			}
-			if changed {
-				out[key] = nv
-			}
-		}
-		if shaped != nil {
-			if out == nil {
-				out = maps.Clone(x)
-			}
-			renameShaped(out, shaped, Redacted)
-		}
-		if out == nil {
-			return v, false
-		}
-		return out, true
+	case map[string]string: // agent labels
+		return redactMap(x, Redacted, (audit.SecretShapes{}).RedactString)
 	}
 	return v, false
+}
+
+// redactMap redacts the map x: the value of a secret-looking key becomes
+// redacted, a key holding a secret is renamed (renameShaped), and every
+// other value goes through value. It returns x itself, and false, when
+// nothing changed.
+func redactMap[V any](x map[string]V, redacted V, value func(V) (V, bool)) (map[string]V, bool) {
+	var out map[string]V
+	var shaped []string
+	for key, e := range x {
+		var nv V
+		changed := false
+		switch {
+		case (audit.SecretShapes{}).IsSecret(key):
+			shaped = append(shaped, key)
+			continue
+		case secretKey(key):
+			nv, changed = redacted, true
+		default:
+			nv, changed = value(e)
+		}
+		if changed && out == nil {
+			out = maps.Clone(x)
+		}
+		if changed {
+			out[key] = nv
+		}
+	}
+	if shaped != nil {
+		if out == nil {
+			out = maps.Clone(x)
+		}
+		renameShaped(out, shaped, redacted)
+	}
+	if out == nil {
+		return x, false
+	}
+	return out, true
 }
 
 // renameShaped renames each key of m in shaped (keys holding a secret) to
