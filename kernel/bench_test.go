@@ -122,33 +122,27 @@ func BenchmarkSyscallExec(b *testing.B) {
 			}
 		})
 	}
-	b.Run("agents=10/args", func(b *testing.B) {
-		k, ids := benchKernel(b, 10)
-		ctx := context.Background()
-		req := kernel.Exec{Tool: "noop", Args: json.RawMessage(`{"query":"select 1","limit":10}`)}
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if _, err := k.Syscall(ctx, ids[i%len(ids)], req); err != nil {
-				b.Fatal(err)
+	for _, bc := range []struct {
+		name string
+		args string
+	}{
+		{"agents=10/args", `{"query":"select 1","limit":10}`},
+		{"agents=10/args-secret", `{"command":"curl -H 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345' https://api.example.com","limit":10}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			k, ids := benchKernel(b, 10)
+			ctx := context.Background()
+			req := kernel.Exec{Tool: "noop", Args: json.RawMessage(bc.args)}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := k.Syscall(ctx, ids[i%len(ids)], req); err != nil {
+					b.Fatal(err)
+				}
+				i++
 			}
-			i++
-		}
-	})
-	b.Run("agents=10/args-secret", func(b *testing.B) {
-		k, ids := benchKernel(b, 10)
-		ctx := context.Background()
-		req := kernel.Exec{Tool: "noop", Args: json.RawMessage(
-			`{"command":"curl -H 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345' https://api.example.com","limit":10}`)}
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if _, err := k.Syscall(ctx, ids[i%len(ids)], req); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
+		})
+	}
 	b.Run("agents=10/parallel", func(b *testing.B) {
 		k, ids := benchKernel(b, 10)
 		req := kernel.Exec{Tool: "noop"}
