@@ -107,32 +107,23 @@ func benchKernelWith(b *testing.B, agents int, log kernel.Auditor) (*kernel.Kern
 // BenchmarkSyscallExec is a full EXEC of a no-op tool with a 10-rule
 // policy and an in-memory audit log, at 10 and 10,000 agents.
 func BenchmarkSyscallExec(b *testing.B) {
-	for _, agents := range []int{10, 10_000} {
-		b.Run("agents="+strconv.Itoa(agents), func(b *testing.B) {
-			k, ids := benchKernel(b, agents)
-			ctx := context.Background()
-			req := kernel.Exec{Tool: "noop"}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if _, err := k.Syscall(ctx, ids[i%len(ids)], req); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-	}
 	for _, bc := range []struct {
-		name string
-		args string
+		name   string
+		agents int
+		args   string
 	}{
-		{"agents=10/args", `{"query":"select 1","limit":10}`},
-		{"agents=10/args-secret", `{"command":"curl -H 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345' https://api.example.com","limit":10}`},
+		{"agents=10", 10, ""},
+		{"agents=10000", 10_000, ""},
+		{"agents=10/args", 10, `{"query":"select 1","limit":10}`},
+		{"agents=10/args-secret", 10, `{"command":"curl -H 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345' https://api.example.com","limit":10}`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			k, ids := benchKernel(b, 10)
+			k, ids := benchKernel(b, bc.agents)
 			ctx := context.Background()
-			req := kernel.Exec{Tool: "noop", Args: json.RawMessage(bc.args)}
+			req := kernel.Exec{Tool: "noop"}
+			if bc.args != "" {
+				req.Args = json.RawMessage(bc.args)
+			}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
