@@ -187,12 +187,19 @@ const (
 	shapePEM       = `-----BEGIN[A-Z ]* PRIVATE KEY-----`
 	shapeJWT       = `\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`
 	shapeBearer    = `(?i:\bbearer\s+[A-Za-z0-9._~+/=-]{16,})`
+	// shapeURLPassword is a URL's user information with a password
+	// ("postgres://app:pw@db", "https://:token@host"): from the "://", a
+	// user name (possibly empty), a colon and a password of the characters
+	// RFC 3986 allows there, up to the "@". "[" and "]" are not among them,
+	// so "[REDACTED]" in its place does not match again.
+	shapeURLPassword = `://[^\s/?#@:\[\]]*:[^\s/?#@\[\]]+@`
 )
 
 // secretShapesPattern matches any secret shape: AWS access key ids,
-// GitHub tokens, Slack tokens, PEM private keys, JWTs and bearer tokens.
+// GitHub tokens, Slack tokens, PEM private keys, JWTs, bearer tokens and
+// passwords in URLs.
 const secretShapesPattern = shapeAWS + "|" + shapeGitHub + "|" + shapeGitHubPAT + "|" + shapeSlack + "|" +
-	shapePEM + "|" + shapeJWT + "|" + shapeBearer
+	shapePEM + "|" + shapeJWT + "|" + shapeBearer + "|" + shapeURLPassword
 
 // secretShapes finds secret shapes anywhere in a string, in linear time.
 // It is the fallback of shapeScanner for strings with many candidates.
@@ -204,8 +211,8 @@ var secretShapes = regexp.MustCompile(secretShapesPattern)
 // where markerAt finds its literal, and only up to the first byte no shape
 // can hold (shapeStop), so its cost is that of the candidate match, not of
 // the whole string.
-var shapesAt = func() (rs [7]*regexp.Regexp) {
-	for i, p := range [...]string{shapeAWS, shapeGitHub, shapeGitHubPAT, shapeSlack, shapePEM, shapeJWT, shapeBearer} {
+var shapesAt = func() (rs [8]*regexp.Regexp) {
+	for i, p := range [...]string{shapeAWS, shapeGitHub, shapeGitHubPAT, shapeSlack, shapePEM, shapeJWT, shapeBearer, shapeURLPassword} {
 		rs[i] = regexp.MustCompile(`^(?:` + p + `)`)
 	}
 	return rs
@@ -213,8 +220,8 @@ var shapesAt = func() (rs [7]*regexp.Regexp) {
 
 // markerAt reports which secret shape's literal s[i:] starts with, as an
 // index into shapesAt, or -1: "AKIA" or "ASIA", "gh" then one of "pousr"
-// then "_", "github_pat_", "xox", "-----BEGIN", "eyJ", or "bearer" in any
-// ASCII case (the only case folding (?i) allows for its letters).
+// then "_", "github_pat_", "xox", "-----BEGIN", "eyJ", "bearer" in any
+// ASCII case (the only case folding (?i) allows for its letters), or "://".
 func markerAt(s string, i int) int {
 	t := s[i+1:]
 	switch s[i] {
@@ -245,15 +252,25 @@ func markerAt(s string, i int) int {
 		if len(t) >= 5 && strings.EqualFold(t[:5], "earer") {
 			return 6
 		}
+	case ':':
+		if strings.HasPrefix(t, "//") {
+			return shapeIndexURL
+		}
 	}
 	return -1
 }
 
+// Indexes into shapesAt of the shapes that do not start with \b.
+const (
+	shapeIndexPEM = 4
+	shapeIndexURL = 7
+)
+
 // markerStart and markerSecond mark the first and second bytes of the
 // literals markerAt looks for.
 var (
-	markerStart  = [256]bool{'A': true, 'g': true, 'x': true, '-': true, 'e': true, 'b': true, 'B': true}
-	markerSecond = [256]bool{'K': true, 'S': true, 'h': true, 'i': true, 'o': true, '-': true, 'y': true, 'e': true, 'E': true}
+	markerStart  = [256]bool{'A': true, 'g': true, 'x': true, '-': true, 'e': true, 'b': true, 'B': true, ':': true}
+	markerSecond = [256]bool{'K': true, 'S': true, 'h': true, 'i': true, 'o': true, '-': true, 'y': true, 'e': true, 'E': true, '/': true}
 )
 
 // isWordByte reports whether c is an ASCII word character (\w).
@@ -276,9 +293,19 @@ var shapeByte = func() (t [256]bool) {
 }()
 
 // shapeStop returns the end of the window shapesAt need for a
-// candidate at s[i]: through the first byte no shape can hold (which a
-// trailing \b looks at), or to the end of s. No match can reach past it.
-func shapeStop(s string, i int) int {
+// candidate of shape at s[i]: through the first byte no shape can hold
+// (which a trailing \b looks at), or to the end of s; for a password in a
+// URL, up to the first space \s matches. No match can reach past it.
+func shapeStop(s string, i, shape int) int {
+	if shape == shapeIndexURL {
+		for j := i + 1; j < len(s); j++ {
+			switch s[j] {
+			case ' ', '\t', '\n', '\f', '\r':
+				return j
+			}
+		}
+		return len(s)
+	}
 	for j := i + 1; j < len(s); j++ {
 		if !shapeByte[s[j]] {
 			return j + 1
@@ -315,7 +342,7 @@ func (sc *shapeScanner) next(from int) (start, end int) {
 		}
 		i := from + j
 		shape := markerAt(s, i)
-		if shape < 0 || s[i] != '-' && i > 0 && isWordByte(s[i-1]) {
+		if shape < 0 || shape != shapeIndexPEM && shape != shapeIndexURL && i > 0 && isWordByte(s[i-1]) {
 			continue
 		}
 		if sc.tries == maxShapeTries {
@@ -330,7 +357,7 @@ func (sc *shapeScanner) next(from int) (start, end int) {
 			return -1, -1
 		}
 		sc.tries++
-		if m := shapesAt[shape].FindStringIndex(s[i:shapeStop(s, i)]); m != nil {
+		if m := shapesAt[shape].FindStringIndex(s[i:shapeStop(s, i, shape)]); m != nil {
 			return i, i + m[1]
 		}
 	}
@@ -339,10 +366,10 @@ func (sc *shapeScanner) next(from int) (start, end int) {
 
 // SecretShapes is the built-in SecretDetector: it flags strings holding
 // an AWS access key id (AKIA…/ASIA…), a GitHub token (ghp_…, gho_…,
-// github_pat_…), a Slack token (xox…-), a PEM private key, a JWT or a
-// bearer token. The regular expression runs only where one of the
+// github_pat_…), a Slack token (xox…-), a PEM private key, a JWT, a
+// bearer token or a URL with a password (postgres://user:pw@host). The regular expression runs only where one of the
 // literals these start with ("AKIA", "ghp_", "xox", "-----BEGIN", "eyJ",
-// "bearer", …) is found, so a string holding none costs one pass over its
+// "bearer", "://", …) is found, so a string holding none costs one pass over its
 // bytes.
 type SecretShapes struct{}
 
@@ -362,8 +389,9 @@ const maxRedactPasses = 8
 // (not a copy) is returned when it holds no secret. The span replaced is
 // the match, except that a bearer token keeps its "Bearer " (so
 // "Authorization: Bearer abc…" becomes "Authorization: Bearer [REDACTED]")
-// and a PEM private key is replaced from its BEGIN line through its END
-// line, or to the end of s when that is missing. The result holds nothing
+// a PEM private key is replaced from its BEGIN line through its END line,
+// or to the end of s when that is missing, and a URL keeps all but its
+// password ("postgres://app:[REDACTED]@db/app"). The result holds nothing
 // IsSecret flags.
 func (SecretShapes) RedactString(s string) (string, bool) {
 	sc := shapeScanner{s: s}
@@ -397,6 +425,10 @@ func redactSpans(sc *shapeScanner, start, end int) string {
 			for start < end && !isTokenByte(s[start]) {
 				start++
 			}
+		case s[start] == ':':
+			// "://" user ":" password "@": the user has no colon.
+			start += len("://") + strings.IndexByte(s[start+len("://"):end], ':') + 1
+			end--
 		}
 		b.WriteString(s[last:start])
 		b.WriteString(Redacted)

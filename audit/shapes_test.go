@@ -40,6 +40,15 @@ func TestSecretShapesRedactString(t *testing.T) {
 		{"pem holding another shape", "-----BEGIN PRIVATE KEY-----\n" + testAWSKey + "\n-----END PRIVATE KEY----- after", "[REDACTED] after"},
 		{"two secrets", testAWSKey + " and " + testSlack, "[REDACTED] and [REDACTED]"},
 		{"key id inside a word is not one", "x" + testAWSKey, "x" + testAWSKey},
+		{"database url password", "psql postgres://app:s3cr%40t!@db.internal:5432/app?sslmode=require",
+			"psql postgres://app:[REDACTED]@db.internal:5432/app?sslmode=require"},
+		{"url password without a user", "redis://:hunter2@cache:6379/0", "redis://:[REDACTED]@cache:6379/0"},
+		{"url token as password", "git clone https://x-access-token:" + testGitHubToken + "@github.com/o/r.git",
+			"git clone https://x-access-token:[REDACTED]@github.com/o/r.git"},
+		{"url password in json", `{"dsn":"mysql://root:pw@tcp(127.0.0.1:3306)/db"}`, `{"dsn":"mysql://root:[REDACTED]@tcp(127.0.0.1:3306)/db"}`},
+		{"two url passwords", "a://u:p@h b://v:q@i", "a://u:[REDACTED]@h b://v:[REDACTED]@i"},
+		{"url without a password", "https://user@example.com/a:b@c https://example.com:8080/x", "https://user@example.com/a:b@c https://example.com:8080/x"},
+		{"url port is not a password", "see http://host:80/@me", "see http://host:80/@me"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +133,8 @@ func FuzzSecretShapes(f *testing.F) {
 	for _, s := range []string{"", "plain text", testAWSKey, testGitHubToken, testPAT, testSlack, testJWT, testPEM,
 		"Authorization: Bearer " + testBearer, "bEaReR\n" + testBearer + testAWSKey, "-----BEGIN PRIVATE KEY-----",
 		"ghp_" + testGitHubToken, "x" + testAWSKey + "_" + testAWSKey, testJWT + "." + testJWT,
-		"é" + testAWSKey, "--" + testPEM, "xoxb-" + testSlack} {
+		"é" + testAWSKey, "--" + testPEM, "xoxb-" + testSlack, "postgres://app:pw@db/app", "a://:p@h://u:[x]@",
+		"https://x:" + testGitHubToken + "@github.com", "://://u:p@"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -51,8 +51,9 @@ func secretKey(key string) bool {
 //   - the value of every secret-looking key (secretKey) becomes Redacted;
 //   - in every string, each secret of a recognised shape (an AWS access
 //     key id, a GitHub or Slack token, a JWT, a bearer token, a PEM
-//     private key: audit.SecretShapes) is replaced by Redacted, keeping
-//     the rest: "Authorization: Bearer [REDACTED]";
+//     private key, a URL's password: audit.SecretShapes) is replaced by
+//     Redacted, keeping the rest: "Authorization: Bearer [REDACTED]",
+//     "postgres://app:[REDACTED]@db";
 //   - a key holding such a secret is renamed Redacted ("[REDACTED] 2", …
 //     when taken), and its value becomes Redacted, as audit.Redact does.
 //
