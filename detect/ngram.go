@@ -83,8 +83,18 @@ func ngramSentenceByte(c byte) bool {
 	return c == '.' || c == '?' || c == '!' || c == ':' || c == ';' || c == '|' || c == '\n'
 }
 
-// extractFeatures feeds the features of text to sink.
+// extractFeatures feeds the features of text to sink. A scoring sink
+// (weights set) is served by scoreFeatures or scoreWords, which give the
+// same sums and counts.
 func extractFeatures(text string, bits uint8, sink *featureSink) {
+	if sink.weights != nil {
+		if sink.wordsOnly {
+			scoreWords(text, bits, sink.codeWords, sink.weights, sink.sums, sink.count)
+		} else {
+			scoreFeatures(text, bits, sink.weights, sink.sums, sink.count)
+		}
+		return
+	}
 	if sink.wordsOnly {
 		extractWords(text, bits, sink)
 		return
@@ -138,16 +148,7 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 		}
 		g = g<<8 | uint64(c)
 		n++
-		if n >= 5 && sink.weights != nil {
-			// The common case when scoring: the three grams ending here
-			// fall in one block, summed at once.
-			w := sink.weights
-			k := i / modelBlock
-			sink.sums[k] += int32(w[gramBucket((g&0xFFFFFF)<<2|1, shift)]) +
-				int32(w[gramBucket((g&0xFFFFFFFF)<<2|2, shift)]) +
-				int32(w[gramBucket((g&0xFFFFFFFFFF)<<2|3, shift)])
-			sink.count[k] += 3
-		} else if n >= 3 {
+		if n >= 3 {
 			sink.add(gramBucket((g&0xFFFFFF)<<2|1, shift), i+1)
 			if n >= 4 {
 				sink.add(gramBucket((g&0xFFFFFFFF)<<2|2, shift), i+1)
@@ -215,5 +216,167 @@ func extractWords(text string, bits uint8, sink *featureSink) {
 		if wordLead {
 			sink.add(ngramBucket(word^saltLead, bits), len(text))
 		}
+	}
+}
+
+// Byte classes of the feature scanners (ngramClass).
+const (
+	classWord     = 1 << iota // ngramWordByte
+	classSpace                // ngramSpaceByte
+	classSentence             // ngramSentenceByte
+	classCode                 // a backtick
+)
+
+// ngramClass holds the classes of every byte.
+var ngramClass = func() (t [256]uint8) {
+	for c := range 256 {
+		b := byte(c)
+		if ngramWordByte(b) {
+			t[c] |= classWord
+		}
+		if ngramSpaceByte(b) {
+			t[c] |= classSpace
+		}
+		if ngramSentenceByte(b) {
+			t[c] |= classSentence
+		}
+		if b == '`' {
+			t[c] |= classCode
+		}
+	}
+	return t
+}()
+
+// ngramGramByte is the byte a gram holds for each byte: digits become
+// '0' and white space ' ' (runs of it are collapsed by the scanner).
+var ngramGramByte = func() (t [256]byte) {
+	for c := range 256 {
+		b := byte(c)
+		switch {
+		case ngramSpaceByte(b):
+			b = ' '
+		case '0' <= b && b <= '9':
+			b = '0'
+		}
+		t[c] = b
+	}
+	return t
+}()
+
+// scoreFeatures sums, per block of modelBlock bytes, the weights and the
+// number of the features extractFeatures gives (grams and words): the
+// same sums and counts as extractFeatures feeding a scoring featureSink.
+// The sums are of integers, so the order of the additions does not
+// matter, and the grams and the words are summed in separate passes
+// (scoreGrams, scoreWords), each with few enough live values to stay in
+// registers.
+func scoreFeatures(text string, bits uint8, w []int8, sums, count []int32) {
+	scoreGrams(text, bits, w, sums, count)
+	scoreWords(text, bits, false, w, sums, count)
+}
+
+// scoreGrams sums the character grams of extractFeatures: white space
+// runs collapsed to one space, digits mapped to '0', the 3-, 4- and
+// 5-grams ending at each byte added to the block of that byte.
+func scoreGrams(text string, bits uint8, w []int8, sums, count []int32) {
+	shift := (64 - bits) & 63
+	var g uint64 // last five gram bytes, newest lowest
+	n := 0       // gram bytes seen
+	i := 0
+	// The first gram bytes, until a 5-gram exists: each gram is added
+	// as it comes. A space is skipped after a space or at the start.
+	for ; i < len(text) && n < 5; i++ {
+		c := ngramGramByte[text[i]]
+		if c == ' ' && (n == 0 || byte(g) == ' ') {
+			continue
+		}
+		g = g<<8 | uint64(c)
+		n++
+		k := i / modelBlock
+		if n >= 3 {
+			sums[k] += int32(w[gramBucket((g&0xFFFFFF)<<2|1, shift)])
+			count[k]++
+		}
+		if n >= 4 {
+			sums[k] += int32(w[gramBucket((g&0xFFFFFFFF)<<2|2, shift)])
+			count[k]++
+		}
+		if n >= 5 {
+			sums[k] += int32(w[gramBucket((g&0xFFFFFFFFFF)<<2|3, shift)])
+			count[k]++
+		}
+	}
+	// Then every gram byte adds its three grams, summed per block in
+	// locals.
+	for i < len(text) {
+		k := i / modelBlock
+		end := min((k+1)*modelBlock, len(text))
+		var s int32
+		grams := end - i // gram bytes in the block: all but the collapsed spaces
+		for ; i < end; i++ {
+			c := ngramGramByte[text[i]]
+			if c == ' ' && byte(g) == ' ' {
+				grams--
+				continue
+			}
+			g = g<<8 | uint64(c)
+			g2 := g << 2
+			s += int32(w[gramBucket(g2&0x3FFFFFC|1, shift)]) +
+				int32(w[gramBucket(g2&0x3FFFFFFFC|2, shift)]) +
+				int32(w[gramBucket(g2&0x3FFFFFFFFFC|3, shift)])
+		}
+		sums[k] += s
+		count[k] += int32(3 * grams)
+	}
+}
+
+// scoreWords sums the word features of extractWords (with code set, the
+// words between backticks hashed apart) or, with code false, those of
+// extractFeatures: each word's unigram, its bigram with the previous
+// word and, for a word opening the text, a sentence, a line or a table
+// cell, its lead feature, added to the block of its last byte.
+func scoreWords(text string, bits uint8, code bool, w []int8, sums, count []int32) {
+	shift := (64 - bits) & 63
+	var prevWord, salt uint64
+	lead := true
+	i := 0
+	for {
+		// Skip to the next word, noting sentence ends and backticks.
+		for i < len(text) && ngramClass[text[i]]&classWord == 0 {
+			cl := ngramClass[text[i]]
+			if cl&classSentence != 0 {
+				lead = true
+			}
+			if cl&classCode != 0 && code {
+				salt ^= saltCode
+			}
+			i++
+		}
+		if i == len(text) {
+			return
+		}
+		word := uint64(fnvOffset)
+		for ; i < len(text) && ngramClass[text[i]]&classWord != 0; i++ {
+			word = (word ^ uint64(text[i])) * rollBase
+		}
+		word ^= salt
+		k := (i - 1) / modelBlock
+		h := word ^ saltWord
+		s := int32(w[uint32(((h^(h>>29))*hashMul)>>shift)])
+		n := int32(1)
+		if prevWord != 0 {
+			h := (prevWord*31 + word) ^ saltBigram
+			s += int32(w[uint32(((h^(h>>29))*hashMul)>>shift)])
+			n++
+		}
+		if lead {
+			h := word ^ saltLead
+			s += int32(w[uint32(((h^(h>>29))*hashMul)>>shift)])
+			n++
+			lead = false
+		}
+		sums[k] += s
+		count[k] += n
+		prevWord = word
 	}
 }
