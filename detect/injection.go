@@ -399,27 +399,34 @@ func matchBase64(hits []ruleHit, orig string) []ruleHit {
 // expression [A-Za-z0-9+/]{20,}={0,2}, found without a regular expression:
 // leftmost-first greedy matching of that expression yields exactly the
 // maximal runs of at least 20 alphabet characters, each with up to two
-// following '='.
+// following '='. The scan looks at the last byte of the 20 from i first
+// and reads back from there: a byte outside the alphabet at i+m means no
+// run of 20 starts at or before it, so ordinary text is crossed a dozen
+// bytes or more a step.
 func base64Runs(s string) [][2]int {
 	var out [][2]int
-	for i := 0; i < len(s); {
-		if b64Alphabet[s[i]] == 0 {
-			i++
+	// From i on, a run of 20 alphabet bytes starting at i is maximal:
+	// i is 0 or follows a byte outside the alphabet (or follows a run
+	// just reported and is then itself outside it).
+	for i := 0; i+20 <= len(s); {
+		j := i + 19
+		for j >= i && b64Alphabet[s[j]] != 0 {
+			j--
+		}
+		if j >= i {
+			i = j + 1
 			continue
 		}
-		j := i + 1
-		for j < len(s) && b64Alphabet[s[j]] != 0 {
-			j++
+		e := i + 20
+		for e < len(s) && b64Alphabet[s[e]] != 0 {
+			e++
 		}
-		if j-i >= 20 {
-			k := j
-			for k < len(s) && k-j < 2 && s[k] == '=' {
-				k++
-			}
-			out = append(out, [2]int{i, k})
-			j = k
+		k := e
+		for k < len(s) && k-e < 2 && s[k] == '=' {
+			k++
 		}
-		i = j
+		out = append(out, [2]int{i, k})
+		i = k
 	}
 	return out
 }

@@ -322,19 +322,16 @@ func normalizeSlowPath(s string) Normalized {
 			// A run of ASCII bytes, each followed by a boundary: fold it in
 			// bulk.
 			j := i + 1
+			for j+8 <= len(s) && load64(s[j:j+8])&asciiHighs == 0 {
+				j += 8
+			}
 			for j < len(s) && s[j] < utf8.RuneSelf {
 				j++
 			}
 			if j < len(s) && !normBoundaryAt(s, j) {
 				j-- // the last ASCII byte goes with what follows
 			}
-			n := len(out)
-			out = slices.Grow(out, j-i)[:n+j-i]
-			offs = slices.Grow(offs, j-i)[:n+j-i]
-			for k := i; k < j; k++ {
-				out[n+k-i] = normFoldASCII(s[k])
-				offs[n+k-i] = int32(k)
-			}
+			out, offs = normAppendASCII(out, offs, s[i:j], i)
 			i = j
 			continue
 		}
@@ -357,6 +354,27 @@ func normalizeSlowPath(s string) Normalized {
 	}
 	offs = append(offs, int32(len(s)))
 	return Normalized{Text: string(out), offs: offs, origLen: len(s)}
+}
+
+// normAppendASCII appends the folded bytes of the ASCII text run, which
+// starts at offset at in the original, and their offsets; eight bytes at
+// a time as Normalize's fast path.
+func normAppendASCII(out []byte, offs []int32, run string, at int) ([]byte, []int32) {
+	n := len(out)
+	out = slices.Grow(out, len(run))[:n+len(run)]
+	offs = slices.Grow(offs, len(run))[:n+len(run)]
+	dst, o := out[n:], offs[n:]
+	k := 0
+	for ; k+8 <= len(run) && k+8 <= len(dst); k += 8 {
+		binary.LittleEndian.PutUint64(dst[k:], asciiFold8(load64(run[k:k+8])))
+	}
+	for ; k < len(run) && k < len(dst); k++ {
+		dst[k] = normFoldASCII(run[k])
+	}
+	for k := range o {
+		o[k] = int32(at + k)
+	}
+	return out, offs
 }
 
 // normBoundaryAt reports whether s[i:] starts where nothing before it can
