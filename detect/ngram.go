@@ -306,28 +306,67 @@ func scoreGrams(text string, bits uint8, w []int8, sums, count []int32) {
 			count[k]++
 		}
 	}
-	// Then every gram byte adds its three grams, summed per block in
-	// locals.
+	// Then every gram byte adds its three grams, summed per block.
+	w18 := (*[1 << 18]int8)(nil)
+	if bits == 18 && len(w) == 1<<18 {
+		w18 = (*[1 << 18]int8)(w)
+	}
 	for i < len(text) {
 		k := i / modelBlock
 		end := min((k+1)*modelBlock, len(text))
 		var s int32
-		grams := end - i // gram bytes in the block: all but the collapsed spaces
-		for ; i < end; i++ {
-			c := ngramGramByte[text[i]]
-			if c == ' ' && byte(g) == ' ' {
-				grams--
-				continue
-			}
-			g = g<<8 | uint64(c)
-			g2 := g << 2
-			s += int32(w[gramBucket(g2&0x3FFFFFC|1, shift)]) +
-				int32(w[gramBucket(g2&0x3FFFFFFFC|2, shift)]) +
-				int32(w[gramBucket(g2&0x3FFFFFFFFFC|3, shift)])
+		var grams int
+		if w18 != nil {
+			s, g, grams = gramBlock18(text[i:end], g, w18)
+		} else {
+			s, g, grams = gramBlock(text[i:end], g, w, shift)
 		}
 		sums[k] += s
 		count[k] += int32(3 * grams)
+		i = end
 	}
+}
+
+// gramBlock returns the sum of the weights of the three grams ending at
+// each gram byte of blk (a space after a space is none), given the last
+// five gram bytes before it in g; and g after it and the number of gram
+// bytes. At least five gram bytes must precede blk.
+func gramBlock(blk string, g uint64, w []int8, shift uint8) (s int32, _ uint64, grams int) {
+	shift &= 63
+	grams = len(blk)
+	for i := 0; i < len(blk); i++ {
+		c := ngramGramByte[blk[i]]
+		if c == ' ' && byte(g) == ' ' {
+			grams--
+			continue
+		}
+		g = g<<8 | uint64(c)
+		g2 := g << 2
+		s += int32(w[gramBucket(g2&0x3FFFFFC|1, shift)]) +
+			int32(w[gramBucket(g2&0x3FFFFFFFC|2, shift)]) +
+			int32(w[gramBucket(g2&0x3FFFFFFFFFC|3, shift)])
+	}
+	return s, g, grams
+}
+
+// gramBlock18 is gramBlock for 2^18 buckets (the embedded model's), where
+// the bucket's shift is a constant and its index needs no bounds check.
+func gramBlock18(blk string, g uint64, w *[1 << 18]int8) (s int32, _ uint64, grams int) {
+	const shift = 64 - 18
+	grams = len(blk)
+	for i := 0; i < len(blk); i++ {
+		c := ngramGramByte[blk[i]]
+		if c == ' ' && byte(g) == ' ' {
+			grams--
+			continue
+		}
+		g = g<<8 | uint64(c)
+		g2 := g << 2
+		s += int32(w[(g2&0x3FFFFFC|1)*hashMul>>shift]) +
+			int32(w[(g2&0x3FFFFFFFC|2)*hashMul>>shift]) +
+			int32(w[(g2&0x3FFFFFFFFFC|3)*hashMul>>shift])
+	}
+	return s, g, grams
 }
 
 // scoreWords sums the word features of extractWords (with code set, the
