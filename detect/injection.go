@@ -600,11 +600,16 @@ func (d *Injection) CheckChannel(ctx context.Context, input string, canaries []s
 				all = append(all, h)
 			}
 		}
-		for hi, hc := range [2]Channel{ChannelPrompt, ChannelData} {
+		var ps [2]float64
+		var spans [2][2]int
+		if d.model != nil {
+			ps, spans = d.model.scoreHeads(n.Text, runHead)
+		}
+		for hi := range runHead {
 			if d.model == nil || !runHead[hi] {
 				continue
 			}
-			p, ws, we := d.model.scoreNormalized(hc, n.Text)
+			p, ws, we := ps[hi], spans[hi][0], spans[hi][1]
 			if p > score[hi] {
 				score[hi] = p
 				span[hi] = [2]int{-1, -1}

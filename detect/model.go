@@ -223,29 +223,79 @@ func (m *Model) ChannelScore(ch Channel, text string) float64 {
 // probability and the span of the best window (-1, -1 when the whole text
 // was one window).
 func (m *Model) scoreNormalized(ch Channel, text string) (p float64, start, end int) {
-	h := m.head(ch)
-	nb := max((len(text)+modelBlock-1)/modelBlock, 1)
-	var fixedSums, fixedCount [8]int32
-	b := featureSink{weights: h.weights, wordsOnly: h.wordsOnly, codeWords: h.codeWords}
-	if nb <= len(fixedSums) {
-		b.sums, b.count = fixedSums[:nb], fixedCount[:nb]
-	} else {
-		b.sums, b.count = make([]int32, nb), make([]int32, nb)
+	run := [2]bool{ch != ChannelData, ch == ChannelData}
+	ps, spans := m.scoreHeads(text, run)
+	i := 0
+	if run[1] {
+		i = 1
 	}
-	extractFeatures(text, m.bits, &b)
+	return ps[i], spans[i][0], spans[i][1]
+}
+
+// scoreHeads is scoreNormalized for the channels run selects ([0] the
+// prompt channel, [1] the data channel), each scored by its head. When
+// two distinct heads run, the words are read once for both.
+func (m *Model) scoreHeads(text string, run [2]bool) (p [2]float64, span [2][2]int) {
+	nb := max((len(text)+modelBlock-1)/modelBlock, 1)
+	var fixed [2][2][8]int32
+	var heads [2]*modelHead
+	var sums, count [2][]int32
+	for i, ch := range [2]Channel{ChannelPrompt, ChannelData} {
+		if !run[i] {
+			continue
+		}
+		heads[i] = m.head(ch)
+		if nb <= len(fixed[i][0]) {
+			sums[i], count[i] = fixed[i][0][:nb], fixed[i][1][:nb]
+		} else {
+			sums[i], count[i] = make([]int32, nb), make([]int32, nb)
+		}
+	}
+	if run[0] && run[1] && heads[0] != heads[1] {
+		for i, h := range heads {
+			if !h.wordsOnly {
+				scoreGrams(text, m.bits, h.weights, sums[i], count[i])
+			}
+		}
+		a, b := heads[0], heads[1]
+		scoreWordsPair(text, m.bits,
+			wordHead{code: a.wordsOnly && a.codeWords, w: a.weights, sums: sums[0], count: count[0]},
+			wordHead{code: b.wordsOnly && b.codeWords, w: b.weights, sums: sums[1], count: count[1]})
+	} else {
+		for i, h := range heads {
+			if h == nil {
+				continue
+			}
+			b := featureSink{weights: h.weights, wordsOnly: h.wordsOnly, codeWords: h.codeWords, sums: sums[i], count: count[i]}
+			extractFeatures(text, m.bits, &b)
+		}
+	}
+	for i, h := range heads {
+		if h != nil {
+			p[i], span[i][0], span[i][1] = h.best(len(text), sums[i], count[i])
+		}
+	}
+	return p, span
+}
+
+// best returns the probability of the best window of a text of n bytes,
+// given its block sums and counts, and the window's span (-1, -1 when the
+// whole text was one window).
+func (h *modelHead) best(n int, sums, count []int32) (p float64, start, end int) {
+	nb := len(sums)
 	per := modelWindow / modelBlock
 	if h.halfWindow {
 		per /= 2
 	}
 	if nb <= per+1 {
-		return modelSigmoid(h.logit(b.sums, b.count)), -1, -1
+		return modelSigmoid(h.logit(sums, count)), -1, -1
 	}
 	best := math.Inf(-1)
 	start, end = 0, 0
 	for i := 0; i+per <= nb; i++ {
-		s := h.logit(b.sums[i:i+per], b.count[i:i+per])
+		s := h.logit(sums[i:i+per], count[i:i+per])
 		if s > best {
-			best, start, end = s, i*modelBlock, min((i+per)*modelBlock, len(text))
+			best, start, end = s, i*modelBlock, min((i+per)*modelBlock, n)
 		}
 	}
 	return modelSigmoid(best), start, end

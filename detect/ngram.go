@@ -419,3 +419,68 @@ func scoreWords(text string, bits uint8, code bool, w []int8, sums, count []int3
 		prevWord = word
 	}
 }
+
+// wordHead is one head's side of scoreWordsPair.
+type wordHead struct {
+	code        bool // words between backticks hashed apart
+	w           []int8
+	sums, count []int32
+}
+
+// scoreWordsPair is scoreWords for two heads at once: the words are read
+// and hashed once, then salted and summed for each.
+func scoreWordsPair(text string, bits uint8, a, b wordHead) {
+	shift := (64 - bits) & 63
+	var prevA, prevB, saltA, saltB uint64
+	lead := true
+	i := 0
+	for {
+		for i < len(text) && ngramClass[text[i]]&classWord == 0 {
+			cl := ngramClass[text[i]]
+			if cl&classSentence != 0 {
+				lead = true
+			}
+			if cl&classCode != 0 {
+				if a.code {
+					saltA ^= saltCode
+				}
+				if b.code {
+					saltB ^= saltCode
+				}
+			}
+			i++
+		}
+		if i == len(text) {
+			return
+		}
+		word := uint64(fnvOffset)
+		for ; i < len(text) && ngramClass[text[i]]&classWord != 0; i++ {
+			word = (word ^ uint64(text[i])) * rollBase
+		}
+		k := (i - 1) / modelBlock
+		prevA = a.add(word^saltA, prevA, lead, k, shift)
+		prevB = b.add(word^saltB, prevB, lead, k, shift)
+		lead = false
+	}
+}
+
+// add sums the features of one word (already salted) into block k and
+// returns the word, the next one's previous word.
+func (h *wordHead) add(word, prevWord uint64, lead bool, k int, shift uint8) uint64 {
+	x := word ^ saltWord
+	s := int32(h.w[uint32(((x^(x>>29))*hashMul)>>shift)])
+	n := int32(1)
+	if prevWord != 0 {
+		x := (prevWord*31 + word) ^ saltBigram
+		s += int32(h.w[uint32(((x^(x>>29))*hashMul)>>shift)])
+		n++
+	}
+	if lead {
+		x := word ^ saltLead
+		s += int32(h.w[uint32(((x^(x>>29))*hashMul)>>shift)])
+		n++
+	}
+	h.sums[k] += s
+	h.count[k] += n
+	return word
+}
