@@ -25,3 +25,35 @@ func TestZeroAllocCleanPaths(t *testing.T) {
 		t.Errorf("secrets scan of input without anchors: %v allocations, want 0", n)
 	}
 }
+
+// TestInjectionCheckAllocs checks that Check of 1 KiB of real e-mail text
+// (non-ASCII, so the normalised copy is made) allocates once, the
+// normalised text, in the prompt channel where the verdict is clean; and
+// that plain lower-case ASCII is checked without allocating.
+func TestInjectionCheckAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items, so the count is meaningless under -race")
+	}
+	d, err := NewInjection(InjectionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	email := concatRows(loadJSONLTexts(t, benignSamplePath, true), 1<<10)
+	plain := "the quarterly report is attached; please review the figures and reply by friday.\n"
+	for _, tt := range []struct {
+		name string
+		in   string
+		want float64
+	}{
+		{"e-mail", email, 1},
+		{"plain ascii", plain, 0},
+	} {
+		if v, err := d.Check(ctx, tt.in, nil); err != nil || v.Injection {
+			t.Fatalf("Check(%s) = %v, %v; want a clean verdict", tt.name, v.Injection, err)
+		}
+		if n := testing.AllocsPerRun(50, func() { _, _ = d.Check(ctx, tt.in, nil) }); n > tt.want {
+			t.Errorf("Check(%s): %v allocations, want at most %v", tt.name, n, tt.want)
+		}
+	}
+}

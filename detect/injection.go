@@ -119,6 +119,7 @@ type Injection struct {
 	literals    *literalPositions
 	meter       *workMeter // nil except in tests
 	scratch     sync.Pool  // *posScratch
+	normBufs    sync.Pool  // *normBuf
 	channel     Channel
 	model       *Model
 	modelThresh [2]float64 // per channel index (prompt, data)
@@ -575,6 +576,11 @@ func (d *Injection) CheckChannel(ctx context.Context, input string, canaries []s
 	if ch == ChannelData && d.model != nil && d.model.Heads() > 1 {
 		runHead[0] = true
 	}
+	nb, _ := d.normBufs.Get().(*normBuf)
+	if nb == nil {
+		nb = new(normBuf)
+	}
+	defer d.normBufs.Put(nb)
 	for off := 0; ; {
 		if err := ctx.Err(); err != nil {
 			return InjectionVerdict{}, fmt.Errorf("injection scan: %w", err)
@@ -585,7 +591,7 @@ func (d *Injection) CheckChannel(ctx context.Context, input string, canaries []s
 		}
 		piece := input[off:end]
 		d.meter.add(len(piece))
-		n := Normalize(piece)
+		n := normalize(piece, nb) // its offsets live in nb until the next piece
 		hits, allow := d.checkPiece(n, piece, canaries)
 		if allow {
 			allowed = true

@@ -59,6 +59,11 @@ func checkOracle(t *testing.T, ds []*Injection, in string) {
 	if n.Text != rn.Text || n.origLen != rn.origLen || !slices.Equal(n.offs, rn.offs) || (n.offs == nil) != (rn.offs == nil) {
 		t.Fatalf("Normalize(%q) differs from the oracle", short)
 	}
+	used := new(normBuf)
+	normalize("Ünïcödé "+in+" \u00a0TAIL", used)
+	if bn := normalize(in, used); bn.Text != rn.Text || bn.origLen != rn.origLen || !slices.Equal(bn.offs, rn.offs) {
+		t.Fatalf("normalize(%q) with a used buffer differs from the oracle", short)
+	}
 	if got, want := base64Runs(in), refBase64Runs(in); !slices.Equal(got, want) {
 		t.Fatalf("base64Runs(%q) = %v, oracle %v", short, got, want)
 	}

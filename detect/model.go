@@ -266,8 +266,12 @@ func (m *Model) scoreHeads(text string, run [2]bool) (p [2]float64, span [2][2]i
 			if h == nil {
 				continue
 			}
-			b := featureSink{weights: h.weights, wordsOnly: h.wordsOnly, codeWords: h.codeWords, sums: sums[i], count: count[i]}
-			extractFeatures(text, m.bits, &b)
+			// As extractFeatures would for a scoring sink.
+			if h.wordsOnly {
+				scoreWords(text, m.bits, h.codeWords, h.weights, sums[i], count[i])
+			} else {
+				scoreFeatures(text, m.bits, h.weights, sums[i], count[i])
+			}
 		}
 	}
 	for i, h := range heads {

@@ -34,6 +34,21 @@ type Normalized struct {
 // Plain ASCII input takes a fast path that copies at most once and keeps an
 // identity offset map. Work and memory are linear in len(s).
 func Normalize(s string) Normalized {
+	return normalize(s, nil)
+}
+
+// normBuf is memory that normalize reuses from call to call: the output
+// bytes, the offsets and the NFKC scratch.
+type normBuf struct {
+	out  []byte
+	offs []int32
+	sc   normScratch
+}
+
+// normalize is Normalize. With buf not nil it works in buf's memory and
+// allocates only the text; the result's offsets then live in buf and are
+// valid until buf is used again.
+func normalize(s string, buf *normBuf) Normalized {
 	// ASCII fast path, eight bytes at a time (asciiFoldMask); any
 	// non-ASCII byte sends the whole text to the slow path.
 	fold := false
@@ -41,21 +56,27 @@ func Normalize(s string) Normalized {
 	for ; i+8 <= len(s); i += 8 {
 		w := load64(s[i : i+8])
 		if w&asciiHighs != 0 {
-			return normalizeSlowPath(s)
+			return normalizeSlowPath(s, buf)
 		}
 		fold = fold || asciiFoldMask(w) != 0
 	}
 	for ; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			return normalizeSlowPath(s)
+			return normalizeSlowPath(s, buf)
 		}
 		fold = fold || normFoldASCII(c) != c
 	}
 	if !fold {
 		return Normalized{Text: s, origLen: len(s)}
 	}
-	b := make([]byte, len(s))
+	var b []byte
+	if buf != nil {
+		buf.out = slices.Grow(buf.out[:0], len(s))[:len(s)]
+		b = buf.out
+	} else {
+		b = make([]byte, len(s))
+	}
 	i = 0
 	for ; i+8 <= len(s); i += 8 {
 		binary.LittleEndian.PutUint64(b[i:], asciiFold8(load64(s[i:i+8])))
@@ -313,10 +334,18 @@ func normMapSegment(dst, seg []byte) []byte {
 // result is the same as normalising the whole text at once (see
 // TestNormalizePiecewiseExact) at a fraction of the cost on mostly-ASCII
 // text.
-func normalizeSlowPath(s string) Normalized {
-	out := make([]byte, 0, len(s)+len(s)/8)
-	offs := make([]int32, 0, cap(out)+1)
-	var sc normScratch
+func normalizeSlowPath(s string, buf *normBuf) Normalized {
+	var out []byte
+	var offs []int32
+	var sc *normScratch // made when a piece needs NFKC
+	if buf != nil {
+		out = slices.Grow(buf.out[:0], len(s)+len(s)/8)
+		offs = slices.Grow(buf.offs[:0], cap(out)+1)
+		sc = &buf.sc
+	} else {
+		out = make([]byte, 0, len(s)+len(s)/8)
+		offs = make([]int32, 0, cap(out)+1)
+	}
 	for i := 0; i < len(s); {
 		if s[i] < utf8.RuneSelf && normBoundaryAt(s, i+1) {
 			// A run of ASCII bytes, each followed by a boundary: fold it in
@@ -349,10 +378,16 @@ func normalizeSlowPath(s string) Normalized {
 		for j < len(s) && !normBoundaryAt(s, j) {
 			j++
 		}
+		if sc == nil {
+			sc = new(normScratch)
+		}
 		out, offs = sc.piece(out, offs, s, i, j)
 		i = j
 	}
 	offs = append(offs, int32(len(s)))
+	if buf != nil {
+		buf.out, buf.offs = out, offs
+	}
 	return Normalized{Text: string(out), offs: offs, origLen: len(s)}
 }
 

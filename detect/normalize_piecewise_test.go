@@ -117,8 +117,14 @@ func checkPiecewise(t *testing.T, in string) {
 	if normIsASCII([]byte(in)) {
 		return
 	}
-	got, want := normalizeSlowPath(in), normalizeWhole(in)
-	if got.Text != want.Text || !slices.Equal(got.offs, want.offs) || got.origLen != want.origLen {
-		t.Fatalf("normalizeSlowPath(%q) = %q %v, whole-text form %q %v", in, got.Text, got.offs, want.Text, want.offs)
+	want := normalizeWhole(in)
+	// Without a buffer, and with one that already holds another text.
+	used := new(normBuf)
+	normalizeSlowPath("Ünïcödé "+in+" \u00a0tail", used)
+	for _, buf := range []*normBuf{nil, used} {
+		got := normalizeSlowPath(in, buf)
+		if got.Text != want.Text || !slices.Equal(got.offs, want.offs) || got.origLen != want.origLen {
+			t.Fatalf("normalizeSlowPath(%q, buffer %v) = %q %v, whole-text form %q %v", in, buf != nil, got.Text, got.offs, want.Text, want.offs)
+		}
 	}
 }
