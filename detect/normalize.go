@@ -338,6 +338,7 @@ func normalizeSlowPath(s string, buf *normBuf) Normalized {
 	var out []byte
 	var offs []int32
 	var sc *normScratch // made when a piece needs NFKC
+	var memo runeMemo
 	if buf != nil {
 		out = slices.Grow(buf.out[:0], len(s)+len(s)/8)
 		offs = slices.Grow(buf.offs[:0], cap(out)+1)
@@ -347,7 +348,7 @@ func normalizeSlowPath(s string, buf *normBuf) Normalized {
 		offs = make([]int32, 0, cap(out)+1)
 	}
 	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf && normBoundaryAt(s, i+1) {
+		if s[i] < utf8.RuneSelf && memo.boundaryAt(s, i+1) {
 			// A run of ASCII bytes, each followed by a boundary: fold it in
 			// bulk.
 			j := i + 1
@@ -357,14 +358,14 @@ func normalizeSlowPath(s string, buf *normBuf) Normalized {
 			for j < len(s) && s[j] < utf8.RuneSelf {
 				j++
 			}
-			if j < len(s) && !normBoundaryAt(s, j) {
+			if j < len(s) && !memo.boundaryAt(s, j) {
 				j-- // the last ASCII byte goes with what follows
 			}
 			out, offs = normAppendASCII(out, offs, s[i:j], i)
 			i = j
 			continue
 		}
-		if n := normPlainRune(s, i); n > 0 && normBoundaryAt(s, i+n) {
+		if n := memo.plainRune(s, i); n > 0 && memo.boundaryAt(s, i+n) {
 			// A character that every step leaves unchanged.
 			out = append(out, s[i:i+n]...)
 			for range n {
@@ -375,7 +376,7 @@ func normalizeSlowPath(s string, buf *normBuf) Normalized {
 		}
 		// A piece up to the next boundary goes through NFKC.
 		j := i + 1
-		for j < len(s) && !normBoundaryAt(s, j) {
+		for j < len(s) && !memo.boundaryAt(s, j) {
 			j++
 		}
 		if sc == nil {
@@ -406,10 +407,62 @@ func normAppendASCII(out []byte, offs []int32, run string, at int) ([]byte, []in
 	for ; k < len(run) && k < len(dst); k++ {
 		dst[k] = normFoldASCII(run[k])
 	}
-	for k := range o {
-		o[k] = int32(at + k)
+	v, k := int32(at), 0
+	for ; k+4 <= len(o); k += 4 {
+		o4 := o[k : k+4 : k+4]
+		o4[0], o4[1], o4[2], o4[3] = v, v+1, v+2, v+3
+		v += 4
+	}
+	for ; k < len(o); k++ {
+		o[k] = v
+		v++
 	}
 	return out, offs
+}
+
+// runeMemo remembers what normPlainRune and normBoundaryAt say of a few
+// non-ASCII characters: both depend on the character alone, so one
+// repeated through a text (a bullet, a typographic quote, an accented
+// letter) is looked up in the Unicode tables once. Direct-mapped by the
+// character's low bits.
+type runeMemo [32]struct {
+	r     rune // 0: empty (never a non-ASCII character)
+	plain int8 // normPlainRune
+	bound bool // normBoundaryAt
+}
+
+// entry returns the memo of the valid character of two bytes or more at
+// s[i], filling it if needed; ok is false for anything else (an invalid
+// sequence, U+FFFD), which the callers then pass to the tables directly.
+func (m *runeMemo) entry(s string, i int) (plain int, bound, ok bool) {
+	if i >= len(s) || s[i] < 0xC2 {
+		return 0, false, false
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError {
+		return 0, false, false
+	}
+	e := &m[r&31]
+	if e.r != r {
+		e.r, e.plain, e.bound = r, int8(normPlainRune(s, i)), normBoundaryAt(s, i)
+	}
+	return int(e.plain), e.bound, true
+}
+
+// boundaryAt is normBoundaryAt through the memo.
+func (m *runeMemo) boundaryAt(s string, i int) bool {
+	if _, b, ok := m.entry(s, i); ok {
+		return b
+	}
+	return normBoundaryAt(s, i)
+}
+
+// plainRune is normPlainRune through the memo.
+func (m *runeMemo) plainRune(s string, i int) int {
+	if p, _, ok := m.entry(s, i); ok {
+		return p
+	}
+	return normPlainRune(s, i)
 }
 
 // normBoundaryAt reports whether s[i:] starts where nothing before it can
