@@ -53,6 +53,9 @@ const (
 	// injectionOverlap is how much consecutive chunks overlap, so that a
 	// phrase cut by a chunk boundary is still seen whole.
 	injectionOverlap = 1 << 10
+	// maxPooledNorm bounds the offsets (4 bytes each) of a normalisation
+	// buffer that Check keeps for the next call.
+	maxPooledNorm = 1 << 20
 )
 
 // InjectionOptions configures [NewInjection].
@@ -580,7 +583,7 @@ func (d *Injection) CheckChannel(ctx context.Context, input string, canaries []s
 	if nb == nil {
 		nb = new(normBuf)
 	}
-	defer d.normBufs.Put(nb)
+	defer d.putNormBuf(nb)
 	for off := 0; ; {
 		if err := ctx.Err(); err != nil {
 			return InjectionVerdict{}, fmt.Errorf("injection scan: %w", err)
@@ -709,6 +712,14 @@ func (d *Injection) CheckChannel(ctx context.Context, input string, canaries []s
 		return cmp.Compare(uint(a.Start), uint(b.Start)) // -1 (no span) sorts last
 	})
 	return v, nil
+}
+
+// putNormBuf returns nb to the detector's pool, unless a huge chunk made
+// it too large to keep.
+func (d *Injection) putNormBuf(nb *normBuf) {
+	if cap(nb.offs) <= maxPooledNorm {
+		d.normBufs.Put(nb)
+	}
 }
 
 // isMarkdownDelimiter reports the delimiter rules that match plain
