@@ -57,8 +57,10 @@ func BenchmarkWrapProcess(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	var cmds []*exec.Cmd
 	connect := func(argv ...string) *sdk.ClientSession {
 		cmd := exec.Command(argv[0], argv[1:]...)
+		cmds = append(cmds, cmd)
 		cmd.Env = append(os.Environ(), fixtureEnv+"=stdio")
 		cmd.Stderr = os.Stderr
 		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).
@@ -76,4 +78,16 @@ func BenchmarkWrapProcess(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchPaired(b, direct, wrapped, map[string]any{"msg": "hello"})
+	// The CPU time each process spent per call, user and system, from its
+	// exit status: steadier than wall-clock time on a shared machine. The
+	// agentos process's is the gateway's whole cost per call, the durable
+	// audit append included; the direct server's is for scale.
+	b.StopTimer()
+	direct.Close()
+	wrapped.Close()
+	for i, unit := range []string{"server-cpu-ns/op", "agentos-cpu-ns/op"} {
+		if st := cmds[i].ProcessState; st != nil {
+			b.ReportMetric(float64((st.UserTime()+st.SystemTime()).Nanoseconds())/float64(b.N), unit)
+		}
+	}
 }

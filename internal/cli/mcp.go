@@ -424,7 +424,9 @@ func runWrap(ctx context.Context, p wrapParams, argv []string, stdin io.Reader, 
 		child.Stop(context.WithoutCancel(ctx))
 		return err
 	}
-	client := mcp.NewStreamConn(stdin, stdout, mcp.StreamOptions{})
+	in, restore := pollableInput(stdin)
+	defer restore()
+	client := mcp.NewStreamConn(in, stdout, mcp.StreamOptions{})
 	runErr := s.Run(ctx, client, child.Conn())
 	var end *mcp.EndError
 	if errors.As(runErr, &end) && end.Side == mcp.SideServer {
