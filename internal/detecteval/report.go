@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // report is everything the Markdown file says.
@@ -183,4 +184,17 @@ var labelNotes = []string{
 		"addresses, so those flags are not all false. The response scanner has no labelled tool outputs " +
 		"either: its FPR on ordinary tool-call JSON is a proxy, and BIPIA (attacks vs the data they hide " +
 		"in) gives a rough TPR.",
+}
+
+// excerpt returns s cut to at most n bytes (at a character boundary), with
+// "…" when cut, and its line breaks shown as spaces.
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
