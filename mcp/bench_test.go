@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentos/agentos/audit"
+	"github.com/agentos/agentos/audit/sqlite"
 	"github.com/agentos/agentos/mcp/mcptest"
 )
 
@@ -55,6 +58,40 @@ func BenchmarkToolsCall(b *testing.B) {
 		}
 		benchPaired(b, direct, e.cs, args)
 	})
+	// paired-durable: the same, with the audit log users of wrap get (the
+	// SQLite store in a data directory; AGENTOS_BENCH_DATA_DIR puts it
+	// elsewhere, e.g. on tmpfs): each call also waits for its event to be
+	// flushed to disk.
+	b.Run("paired-durable", func(b *testing.B) {
+		direct := directClient(b)
+		e := newEnv(b, envConfig{auditor: durableLog(b)})
+		if _, err := e.cs.ListTools(context.Background(), nil); err != nil {
+			b.Fatal(err)
+		}
+		benchPaired(b, direct, e.cs, args)
+	})
+}
+
+// durableLog opens the durable audit log (the SQLite store) in a temporary
+// data directory, or under $AGENTOS_BENCH_DATA_DIR when set; it closes
+// when b ends.
+func durableLog(b *testing.B) *audit.Log {
+	ctx := context.Background()
+	dir := benchDataDir(b)
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, "audit.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log, err := audit.Open(ctx, audit.Options{Store: store, Dir: dir})
+	if err != nil {
+		store.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		log.Close()
+		store.Close()
+	})
+	return log
 }
 
 // benchPaired makes one tools/call through direct and one through gateway

@@ -76,6 +76,9 @@ type envConfig struct {
 	approver func(kernel.Auditor) kernel.Approver
 	// elicit lets the session ask approvals through elicitation.
 	elicit bool
+	// auditor, if set, is the audit log of the kernel and the gateway
+	// instead of the env's in-memory one (which then stays empty).
+	auditor kernel.Auditor
 }
 
 // pipePair returns two connected ends: what one writes the other reads.
@@ -95,7 +98,11 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	var pol Policy
-	kopts := kernel.Options{Auditor: e.log, Permissive: cfg.noPolicy}
+	var auditor kernel.Auditor = e.log
+	if cfg.auditor != nil {
+		auditor = cfg.auditor
+	}
+	kopts := kernel.Options{Auditor: auditor, Permissive: cfg.noPolicy}
 	if cfg.approver != nil {
 		kopts.Approver = cfg.approver(e.log)
 	}
@@ -122,7 +129,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	opts := cfg.opts
-	opts.Kernel, opts.AgentID, opts.Auditor = e.k, testAgent, e.log
+	opts.Kernel, opts.AgentID, opts.Auditor = e.k, testAgent, auditor
 	if opts.Policy == nil {
 		opts.Policy = pol
 	}
