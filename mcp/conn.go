@@ -119,8 +119,9 @@ func (c *StreamConn) Read(ctx context.Context) ([]byte, error) {
 // goroutine to the caller's that Read costs, one per message. It returns
 // io.EOF when the peer closed the connection, the read error, ErrClosed
 // after Close, or ctx's error when ctx ends first. When Receive returns, fn
-// is not running and will not be called again. fn must not call Receive or
-// Read. A StreamConn already read with Read delivers through Read.
+// is not running and will not be called again. Receive is called at most
+// once, and fn must not call Receive or Read; a StreamConn already read
+// with Read delivers through Read.
 func (c *StreamConn) Receive(ctx context.Context, fn func(msg []byte)) error {
 	first := false
 	c.start.Do(func() { first = true })

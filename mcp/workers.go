@@ -20,7 +20,7 @@ const workerIdle = 5 * time.Second
 // job or when the session ends.
 type workers struct {
 	jobs    chan func() // unbuffered: a send succeeds only to an idle worker
-	started atomic.Int64
+	started atomic.Int64 // workers started, for tests
 }
 
 func newWorkers() *workers { return &workers{jobs: make(chan func())} }
