@@ -19,7 +19,7 @@ const workerIdle = 5 * time.Second
 // limit on requests in flight), and each ends after workerIdle without a
 // job or when the session ends.
 type workers struct {
-	jobs    chan func() // unbuffered: a send succeeds only to an idle worker
+	jobs    chan func()  // unbuffered: a send succeeds only to an idle worker
 	started atomic.Int64 // workers started, for tests
 }
 
