@@ -150,7 +150,11 @@ func runScan(ctx context.Context, p scanParams, args []string, stdin io.Reader, 
 		}
 	} else {
 		for _, f := range all {
-			fmt.Fprintf(stdout, "%s:%d:%d: %s %s/%s: %s\n", f.File, f.Line, f.Column, f.Severity, f.Detector, f.Rule, f.Explanation)
+			pos := fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Column)
+			if f.Line == 0 {
+				pos = f.File // a finding about the whole input (the model's verdict)
+			}
+			fmt.Fprintf(stdout, "%s: %s %s/%s: %s\n", pos, f.Severity, f.Detector, f.Rule, f.Explanation)
 			if f.Suggestion != "" {
 				fmt.Fprintf(stdout, "    Suggestion: %s\n", f.Suggestion)
 			}
