@@ -193,13 +193,19 @@ const (
 	// RFC 3986 allows there, up to the "@". "[" and "]" are not among them,
 	// so "[REDACTED]" in its place does not match again.
 	shapeURLPassword = `://[^\s/?#@:\[\]]*:[^\s/?#@\[\]]+@`
+	// shapeAWSSecret is an AWS secret access key given by name
+	// ("AWS_SECRET_ACCESS_KEY=…", "aws_secret_access_key": "…"), which has
+	// no shape of its own. The name is spelt out in ASCII classes, not
+	// (?i), which would also let "ſ" and the Kelvin sign stand for s and k.
+	shapeAWSSecret = `\b[Aa][Ww][Ss][_-]?[Ss][Ee][Cc][Rr][Ee][Tt][_-]?[Aa][Cc][Cc][Ee][Ss][Ss][_-]?[Kk][Ee][Yy]` +
+		`["']?[ \t]*[:=][ \t]*["']?[A-Za-z0-9/+=]{40,}`
 )
 
 // secretShapesPattern matches any secret shape: AWS access key ids,
-// GitHub tokens, Slack tokens, PEM private keys, JWTs, bearer tokens and
-// passwords in URLs.
+// GitHub tokens, Slack tokens, PEM private keys, JWTs, bearer tokens,
+// passwords in URLs and AWS secret access keys given by name.
 const secretShapesPattern = shapeAWS + "|" + shapeGitHub + "|" + shapeGitHubPAT + "|" + shapeSlack + "|" +
-	shapePEM + "|" + shapeJWT + "|" + shapeBearer + "|" + shapeURLPassword
+	shapePEM + "|" + shapeJWT + "|" + shapeBearer + "|" + shapeURLPassword + "|" + shapeAWSSecret
 
 // secretShapes finds secret shapes anywhere in a string, in linear time.
 // It is the fallback of shapeScanner for strings with many candidates.
@@ -211,8 +217,8 @@ var secretShapes = regexp.MustCompile(secretShapesPattern)
 // where markerAt finds its literal, and only up to the first byte no shape
 // can hold (shapeStop), so its cost is that of the candidate match, not of
 // the whole string.
-var shapesAt = func() (rs [8]*regexp.Regexp) {
-	for i, p := range [...]string{shapeAWS, shapeGitHub, shapeGitHubPAT, shapeSlack, shapePEM, shapeJWT, shapeBearer, shapeURLPassword} {
+var shapesAt = func() (rs [9]*regexp.Regexp) {
+	for i, p := range [...]string{shapeAWS, shapeGitHub, shapeGitHubPAT, shapeSlack, shapePEM, shapeJWT, shapeBearer, shapeURLPassword, shapeAWSSecret} {
 		rs[i] = regexp.MustCompile(`^(?:` + p + `)`)
 	}
 	return rs
@@ -221,13 +227,17 @@ var shapesAt = func() (rs [8]*regexp.Regexp) {
 // markerAt reports which secret shape's literal s[i:] starts with, as an
 // index into shapesAt, or -1: "AKIA" or "ASIA", "gh" then one of "pousr"
 // then "_", "github_pat_", "xox", "-----BEGIN", "eyJ", "bearer" in any
-// ASCII case (the only case folding (?i) allows for its letters), or "://".
+// ASCII case (the only case folding (?i) allows for its letters), "://",
+// or "aws" in any ASCII case (an AWS secret access key's name).
 func markerAt(s string, i int) int {
 	t := s[i+1:]
 	switch s[i] {
-	case 'A':
-		if strings.HasPrefix(t, "KIA") || strings.HasPrefix(t, "SIA") {
+	case 'A', 'a':
+		if s[i] == 'A' && (strings.HasPrefix(t, "KIA") || strings.HasPrefix(t, "SIA")) {
 			return 0
+		}
+		if len(t) >= 2 && (t[0] == 'w' || t[0] == 'W') && (t[1] == 's' || t[1] == 'S') {
+			return shapeIndexAWSSecret
 		}
 	case 'g':
 		if len(t) >= 3 && t[0] == 'h' && strings.IndexByte("pousr", t[1]) >= 0 && t[2] == '_' {
@@ -266,11 +276,15 @@ const (
 	shapeIndexURL = 7
 )
 
+// shapeIndexAWSSecret is the index into shapesAt of shapeAWSSecret.
+const shapeIndexAWSSecret = 8
+
 // markerStart and markerSecond mark the first and second bytes of the
 // literals markerAt looks for.
 var (
-	markerStart  = [256]bool{'A': true, 'g': true, 'x': true, '-': true, 'e': true, 'b': true, 'B': true, ':': true}
-	markerSecond = [256]bool{'K': true, 'S': true, 'h': true, 'i': true, 'o': true, '-': true, 'y': true, 'e': true, 'E': true, '/': true}
+	markerStart  = [256]bool{'A': true, 'a': true, 'g': true, 'x': true, '-': true, 'e': true, 'b': true, 'B': true, ':': true}
+	markerSecond = [256]bool{'K': true, 'S': true, 'h': true, 'i': true, 'o': true, '-': true, 'y': true, 'e': true, 'E': true, '/': true,
+		'w': true, 'W': true}
 )
 
 // isWordByte reports whether c is an ASCII word character (\w).
@@ -297,6 +311,14 @@ var shapeByte = func() (t [256]bool) {
 // (which a trailing \b looks at), or to the end of s; for a password in a
 // URL, up to the first space \s matches. No match can reach past it.
 func shapeStop(s string, i, shape int) int {
+	if shape == shapeIndexAWSSecret {
+		// The name, blanks, quotes, a colon or equals sign and the key: no
+		// part of it holds a line break.
+		if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+			return i + j
+		}
+		return len(s)
+	}
 	if shape == shapeIndexURL {
 		for j := i + 1; j < len(s); j++ {
 			switch s[j] {
@@ -367,7 +389,8 @@ func (sc *shapeScanner) next(from int) (start, end int) {
 // SecretShapes is the built-in SecretDetector: it flags strings holding
 // an AWS access key id (AKIA…/ASIA…), a GitHub token (ghp_…, gho_…,
 // github_pat_…), a Slack token (xox…-), a PEM private key, a JWT, a
-// bearer token or a URL with a password (postgres://user:pw@host). The regular expression runs only where one of the
+// bearer token, a URL with a password (postgres://user:pw@host) or an AWS
+// secret access key given by name (AWS_SECRET_ACCESS_KEY=…). The regular expression runs only where one of the
 // literals these start with ("AKIA", "ghp_", "xox", "-----BEGIN", "eyJ",
 // "bearer", "://", …) is found, so a string holding none costs one pass over its
 // bytes.
@@ -390,8 +413,9 @@ const maxRedactPasses = 8
 // the match, except that a bearer token keeps its "Bearer " (so
 // "Authorization: Bearer abc…" becomes "Authorization: Bearer [REDACTED]")
 // a PEM private key is replaced from its BEGIN line through its END line,
-// or to the end of s when that is missing, and a URL keeps all but its
-// password ("postgres://app:[REDACTED]@db/app"). The result holds nothing
+// or to the end of s when that is missing, a URL keeps all but its
+// password ("postgres://app:[REDACTED]@db/app"), and a named AWS secret
+// access key keeps its name ("AWS_SECRET_ACCESS_KEY=[REDACTED]"). The result holds nothing
 // IsSecret flags.
 func (SecretShapes) RedactString(s string) (string, bool) {
 	sc := shapeScanner{s: s}
@@ -429,6 +453,13 @@ func redactSpans(sc *shapeScanner, start, end int) string {
 			// "://" user ":" password "@": the user has no colon.
 			start += len("://") + strings.IndexByte(s[start+len("://"):end], ':') + 1
 			end--
+		case s[start+1] == 'w' || s[start+1] == 'W':
+			// A named AWS secret keeps its name: the key follows the colon
+			// or equals sign and any blanks and quote.
+			start += strings.IndexAny(s[start:end], ":=") + 1
+			for start < end && strings.IndexByte(" \t\"'", s[start]) >= 0 {
+				start++
+			}
 		}
 		b.WriteString(s[last:start])
 		b.WriteString(Redacted)

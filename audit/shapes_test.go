@@ -49,6 +49,14 @@ func TestSecretShapesRedactString(t *testing.T) {
 		{"two url passwords", "a://u:p@h b://v:q@i", "a://u:[REDACTED]@h b://v:[REDACTED]@i"},
 		{"url without a password", "https://user@example.com/a:b@c https://example.com:8080/x", "https://user@example.com/a:b@c https://example.com:8080/x"},
 		{"url port is not a password", "see http://host:80/@me", "see http://host:80/@me"},
+		{"named aws secret", "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz1234567890 && aws s3 ls",
+			"export AWS_SECRET_ACCESS_KEY=[REDACTED] && aws s3 ls"},
+		{"named aws secret in json", `{"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz1234567890"}`,
+			`{"aws_secret_access_key": "[REDACTED]"}`},
+		{"named aws secret beside its key id", "AWS_ACCESS_KEY_ID=" + testAWSKey + "\nAWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz1234567890'",
+			"AWS_ACCESS_KEY_ID=[REDACTED]\nAWS_SECRET_ACCESS_KEY = '[REDACTED]'"},
+		{"aws secret name without a key", "set AWS_SECRET_ACCESS_KEY=short and aws-secret-access-key: $FROM_ENV",
+			"set AWS_SECRET_ACCESS_KEY=short and aws-secret-access-key: $FROM_ENV"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,7 +142,9 @@ func FuzzSecretShapes(f *testing.F) {
 		"Authorization: Bearer " + testBearer, "bEaReR\n" + testBearer + testAWSKey, "-----BEGIN PRIVATE KEY-----",
 		"ghp_" + testGitHubToken, "x" + testAWSKey + "_" + testAWSKey, testJWT + "." + testJWT,
 		"é" + testAWSKey, "--" + testPEM, "xoxb-" + testSlack, "postgres://app:pw@db/app", "a://:p@h://u:[x]@",
-		"https://x:" + testGitHubToken + "@github.com", "://://u:p@"} {
+		"https://x:" + testGitHubToken + "@github.com", "://://u:p@",
+		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz1234567890", "aws-secret-access-key:\t\"" + strings.Repeat("A", 80) + "\"",
+		"awsSecretAccessKey=" + strings.Repeat("b/", 30)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

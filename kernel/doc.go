@@ -35,7 +35,7 @@
 // of a secret-looking argument (password, api_key, …token) becomes
 // "[REDACTED]", and so does every secret of a recognised shape (AWS access
 // key id, GitHub or Slack token, JWT, bearer token, PEM private key, a
-// URL's password;
+// URL's password, an AWS secret access key given by name;
 // audit.SecretShapes) wherever it stands in the arguments, the error
 // message, the reason or an unknown agent's ID or tool's name, the text
 // around it kept: "curl -H 'Authorization: Bearer [REDACTED]' …". For a denied action nothing ran. For

@@ -51,7 +51,8 @@ func secretKey(key string) bool {
 //   - the value of every secret-looking key (secretKey) becomes Redacted;
 //   - in every string, each secret of a recognised shape (an AWS access
 //     key id, a GitHub or Slack token, a JWT, a bearer token, a PEM
-//     private key, a URL's password: audit.SecretShapes) is replaced by
+//     private key, a URL's password, a named AWS secret access key:
+//     audit.SecretShapes) is replaced by
 //     Redacted, keeping the rest: "Authorization: Bearer [REDACTED]",
 //     "postgres://app:[REDACTED]@db";
 //   - a key holding such a secret is renamed Redacted ("[REDACTED] 2", …
