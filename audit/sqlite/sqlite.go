@@ -23,7 +23,10 @@
 //
 // Append opens a BEGIN IMMEDIATE transaction, which takes SQLite's write
 // lock for every process using the file; the head is read inside it, so
-// several processes appending to one file still form one chain.
+// several processes appending to one file still form one chain. Every
+// statement of an Append (BEGIN, the head query, the insert, COMMIT) is
+// prepared once on the writer connection and reused, so a transaction
+// compiles no SQL.
 //
 // The writer runs with synchronous=NORMAL, so COMMIT writes the
 // transaction to the WAL and returns without flushing it; Append then
@@ -43,6 +46,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,11 +86,33 @@ type Store struct {
 	ro   bool
 	path string
 
-	mu     sync.Mutex // guards Close
-	insert *sql.Stmt  // insertEvent (insertEventV1 when v1), on w
-	v1     bool       // the database has the first layout's columns
-	head   *sql.Stmt  // headQuery, on w
-	sync   *walSyncer // makes commits on w durable; nil when read-only
+	mu   sync.Mutex // guards Close
+	v1   bool       // the database has the first layout's columns
+	sync *walSyncer // makes commits on w durable; nil when read-only
+
+	// wmu serialises the writes (Append, AddCheckpoint, Prune) on wr,
+	// which holds w's connection while open; nil before the first write,
+	// after a connection was discarded, and after Close (closed).
+	wmu    sync.Mutex
+	wr     *writer
+	closed bool
+}
+
+// writer is the writer connection, taken from w and kept, with the
+// statements of the append path prepared on it once as driver
+// statements and run through conn.Raw: a transaction compiles no SQL
+// (database/sql's BeginTx and Commit have the driver prepare BEGIN and
+// COMMIT each time) and skips database/sql's per-statement work.
+type writer struct {
+	conn     *sql.Conn
+	begin    driver.Stmt // BEGIN IMMEDIATE
+	head     driver.Stmt // headQuery
+	insert   driver.Stmt // insertEvent (insertEventV1 when v1)
+	commit   driver.Stmt // COMMIT
+	rollback driver.Stmt // ROLLBACK
+
+	args []driver.NamedValue // insert's arguments, reused
+	row  []driver.Value      // head's columns, reused
 }
 
 var _ audit.Store = (*Store)(nil)
@@ -215,12 +241,13 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for _, st := range []**sql.Stmt{&s.insert, &s.head} {
-		if *st != nil {
-			errs = append(errs, (*st).Close())
-			*st = nil
-		}
+	s.wmu.Lock()
+	if s.wr != nil {
+		errs = append(errs, s.wr.close())
+		s.wr = nil
 	}
+	s.closed = true
+	s.wmu.Unlock()
 	if s.w != nil {
 		errs = append(errs, s.w.Close())
 		s.w = nil
@@ -235,7 +262,10 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-var errReadOnly = errors.New("audit sqlite: store opened read-only")
+var (
+	errReadOnly = errors.New("audit sqlite: store opened read-only")
+	errClosed   = errors.New("audit sqlite: store closed")
+)
 
 // insertEvent stores one event. One row per statement: SQLite gives a
 // multi-row INSERT a statement journal, which costs more than the extra
@@ -248,26 +278,167 @@ const insertEvent = `INSERT INTO events (seq, time_ns, agent_id, session_id, dat
 const insertEventV1 = `INSERT INTO events (seq, time_ns, agent_id, session_id, data, hash, tree, trace_id, tool, action, rule)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// prepare prepares the statements of the write path on the writer
-// connection (a statement cannot be prepared on it while a transaction
-// holds it).
+// prepare finds the layout and takes the writer connection with the
+// statements of the write path prepared on it.
 func (s *Store) prepare(ctx context.Context) error {
-	var err error
-	if s.head, err = s.w.PrepareContext(ctx, headQuery); err != nil {
-		return err
-	}
 	var v1 int
-	err = s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'trace_id'`).Scan(&v1)
+	err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'trace_id'`).Scan(&v1)
 	if err != nil {
 		return err
 	}
 	s.v1 = v1 > 0
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err = s.writerLocked(ctx)
+	return err
+}
+
+// writerLocked returns the writer, taking the connection and preparing
+// its statements when there is none. The caller holds wmu.
+func (s *Store) writerLocked(ctx context.Context) (*writer, error) {
+	if s.closed {
+		return nil, errClosed
+	}
+	if s.wr != nil {
+		return s.wr, nil
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit sqlite: writer connection: %w", err)
+	}
+	wr := &writer{conn: conn, row: make([]driver.Value, 4)}
 	ins := insertEvent
 	if s.v1 {
 		ins = insertEventV1
 	}
-	s.insert, err = s.w.PrepareContext(ctx, ins)
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
+		}
+		for _, st := range []struct {
+			p *driver.Stmt
+			q string
+		}{
+			{&wr.begin, "BEGIN IMMEDIATE"}, {&wr.head, headQuery}, {&wr.insert, ins},
+			{&wr.commit, "COMMIT"}, {&wr.rollback, "ROLLBACK"},
+		} {
+			ds, err := c.PrepareContext(ctx, st.q)
+			if err != nil {
+				return err
+			}
+			*st.p = ds
+			_, exec := ds.(driver.StmtExecContext)
+			_, query := ds.(driver.StmtQueryContext)
+			if !exec || !query {
+				return fmt.Errorf("driver statement %T cannot run with a context", ds)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		wr.close()
+		return nil, fmt.Errorf("audit sqlite: prepare: %w", err)
+	}
+	s.wr = wr
+	return wr, nil
+}
+
+// stmts returns the writer's prepared statements that exist.
+func (wr *writer) stmts() []driver.Stmt {
+	var out []driver.Stmt
+	for _, st := range []driver.Stmt{wr.begin, wr.head, wr.insert, wr.commit, wr.rollback} {
+		if st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// close closes the statements and gives the connection back to w.
+func (wr *writer) close() error {
+	var errs []error
+	errs = append(errs, wr.conn.Raw(func(any) error {
+		var errs []error
+		for _, st := range wr.stmts() {
+			errs = append(errs, st.Close())
+		}
+		return errors.Join(errs...)
+	}))
+	return errors.Join(append(errs, wr.conn.Close())...)
+}
+
+// discardLocked closes the writer connection itself rather than giving
+// it back, for when it may still be inside a transaction (a ROLLBACK
+// failed) or the driver reported it broken: closing it rolls back
+// whatever it holds, and the next write opens a new one. The caller
+// holds wmu.
+func (s *Store) discardLocked() {
+	wr := s.wr
+	if wr == nil {
+		return
+	}
+	s.wr = nil
+	// Returning driver.ErrBadConn from Raw makes database/sql close the
+	// driver connection instead of keeping it in w's pool.
+	wr.conn.Raw(func(any) error {
+		for _, st := range wr.stmts() {
+			st.Close()
+		}
+		return driver.ErrBadConn
+	})
+	wr.conn.Close()
+	s.log.Warn("audit sqlite: writer connection discarded")
+}
+
+// run runs f on the writer's driver connection, with database/sql's
+// lock on it held.
+func (wr *writer) run(f func() error) error {
+	return wr.conn.Raw(func(any) error { return f() })
+}
+
+// execStmt runs a prepared statement of the writer that returns no rows.
+// The caller runs it inside run.
+func execStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) error {
+	_, err := st.(driver.StmtExecContext).ExecContext(ctx, args)
 	return err
+}
+
+// readHead runs the head query. The caller runs it inside run.
+func (wr *writer) readHead(ctx context.Context) (audit.Head, error) {
+	rows, err := wr.head.(driver.StmtQueryContext).QueryContext(ctx, nil)
+	if err != nil {
+		return audit.Head{}, fmt.Errorf("audit sqlite: read head: %w", err)
+	}
+	defer rows.Close()
+	v := wr.row
+	clear(v)
+	if err := rows.Next(v); err != nil {
+		return audit.Head{}, fmt.Errorf("audit sqlite: read head: %w", err)
+	}
+	var seq, size sql.NullInt64
+	var hash, ahash []byte
+	for i, p := range []*sql.NullInt64{&seq, &size} {
+		switch x := v[2*i].(type) {
+		case nil:
+		case int64:
+			*p = sql.NullInt64{Int64: x, Valid: true}
+		default:
+			return audit.Head{}, fmt.Errorf("audit sqlite: read head: column %d holds %T, not an integer", 2*i, x)
+		}
+	}
+	for i, p := range []*[]byte{&hash, &ahash} {
+		switch x := v[2*i+1].(type) {
+		case nil:
+		case []byte:
+			*p = x
+		case string:
+			*p = []byte(x)
+		default:
+			return audit.Head{}, fmt.Errorf("audit sqlite: read head: column %d holds %T, not a blob", 2*i+1, x)
+		}
+	}
+	return headFrom(seq, hash, size, ahash)
 }
 
 // Append implements audit.Store.
@@ -285,16 +456,67 @@ func (s *Store) Append(ctx context.Context, seal func(audit.Head, tlog.HashReade
 	// bounds the wait for the lock): it is never torn by cancellation,
 	// and the driver need not watch a context per statement.
 	ctx = context.WithoutCancel(ctx)
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("audit sqlite: begin: %w", err)
+	s.wmu.Lock()
+	err := s.appendLocked(ctx, seal)
+	if err != nil && (errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)) {
+		s.discardLocked()
 	}
-	defer tx.Rollback()
-	head, err := headOf(tx.StmtContext(ctx, s.head).QueryRowContext(ctx))
+	s.wmu.Unlock()
 	if err != nil {
 		return err
 	}
-	recs, err := seal(head, hashReader{ctx: ctx, q: tx})
+	return s.sync.wait(s.sync.commit())
+}
+
+// appendLocked runs Append's transaction up to its COMMIT, on the
+// writer's prepared statements; on any error it rolls the transaction
+// back. The caller holds wmu.
+func (s *Store) appendLocked(ctx context.Context, seal func(audit.Head, tlog.HashReader) ([]audit.Record, error)) error {
+	wr, err := s.writerLocked(ctx)
+	if err != nil {
+		return err
+	}
+	var head audit.Head
+	begun := false
+	err = wr.run(func() error {
+		if err := execStmt(ctx, wr.begin, nil); err != nil {
+			return fmt.Errorf("audit sqlite: begin: %w", err)
+		}
+		begun = true
+		var err error
+		head, err = wr.readHead(ctx)
+		return err
+	})
+	if err == nil {
+		err = s.fillLocked(ctx, wr, head, seal)
+	}
+	if err != nil {
+		if begun {
+			s.rollbackLocked(ctx, wr)
+		}
+		return err
+	}
+	return nil
+}
+
+// rollbackLocked rolls back the writer's transaction; when that fails,
+// whether the connection is still inside a transaction is unknown, so
+// it is discarded. The caller holds wmu.
+func (s *Store) rollbackLocked(ctx context.Context, wr *writer) {
+	if s.wr != wr {
+		return // discarded already
+	}
+	if err := wr.run(func() error { return execStmt(ctx, wr.rollback, nil) }); err != nil {
+		s.discardLocked()
+	}
+}
+
+// fillLocked seals the records after head and inserts them and commits,
+// inside the writer's open transaction. The caller holds wmu.
+func (s *Store) fillLocked(ctx context.Context, wr *writer, head audit.Head, seal func(audit.Head, tlog.HashReader) ([]audit.Record, error)) error {
+	// seal may read tree hashes (the first append after Open): through
+	// database/sql on the same connection, inside the transaction.
+	recs, err := seal(head, hashReader{ctx: ctx, q: wr.conn})
 	if err != nil {
 		return err
 	}
@@ -302,29 +524,44 @@ func (s *Store) Append(ctx context.Context, seal func(audit.Head, tlog.HashReade
 		if r.Seq != head.Size+uint64(i) {
 			return fmt.Errorf("audit sqlite: record %d has seq %d, want %d", i, r.Seq, head.Size+uint64(i))
 		}
-	}
-	insert := tx.StmtContext(ctx, s.insert)
-	for i := range recs {
-		r := &recs[i]
-		e := r.Event
-		if e == nil {
+		if r.Event == nil {
 			return fmt.Errorf("audit sqlite: record %d has no event", r.Seq)
 		}
-		var err error
-		if s.v1 {
-			_, err = insert.ExecContext(ctx, int64(r.Seq), e.Time.UnixNano(), e.AgentID, e.SessionID, r.Data, r.Hash[:], r.TreeHashes,
-				e.TraceID, e.Tool, e.Decision.Action, e.Decision.Rule)
-		} else {
-			_, err = insert.ExecContext(ctx, int64(r.Seq), e.Time.UnixNano(), e.AgentID, e.SessionID, r.Data, r.Hash[:], r.TreeHashes)
-		}
-		if err != nil {
-			return fmt.Errorf("audit sqlite: insert event %d: %w", r.Seq, err)
-		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("audit sqlite: commit: %w", err)
-	}
-	return s.sync.wait(s.sync.commit())
+	return wr.run(func() error {
+		for i := range recs {
+			r := &recs[i]
+			e := r.Event
+			a := append(wr.args[:0],
+				driver.NamedValue{Ordinal: 1, Value: int64(r.Seq)},
+				driver.NamedValue{Ordinal: 2, Value: e.Time.UnixNano()},
+				driver.NamedValue{Ordinal: 3, Value: e.AgentID},
+				driver.NamedValue{Ordinal: 4, Value: e.SessionID},
+				driver.NamedValue{Ordinal: 5, Value: r.Data},
+				driver.NamedValue{Ordinal: 6, Value: r.Hash[:]},
+				driver.NamedValue{Ordinal: 7, Value: r.TreeHashes})
+			if s.v1 {
+				a = append(a,
+					driver.NamedValue{Ordinal: 8, Value: e.TraceID},
+					driver.NamedValue{Ordinal: 9, Value: e.Tool},
+					driver.NamedValue{Ordinal: 10, Value: e.Decision.Action},
+					driver.NamedValue{Ordinal: 11, Value: e.Decision.Rule})
+			}
+			wr.args = a
+			err := execStmt(ctx, wr.insert, a)
+			clear(a) // drop the references to the batch
+			if err != nil {
+				return fmt.Errorf("audit sqlite: insert event %d: %w", r.Seq, err)
+			}
+		}
+		if err := execStmt(ctx, wr.commit, nil); err != nil {
+			// A COMMIT that failed may leave the transaction open (a
+			// busy lock) or may have ended it: the caller rolls back
+			// whatever remains.
+			return fmt.Errorf("audit sqlite: commit: %w", err)
+		}
+		return nil
+	})
 }
 
 // querier is what *sql.DB, *sql.Tx and *sql.Conn share.
@@ -344,12 +581,17 @@ const headQuery = `SELECT
 // headOf reads the head through row, a headQuery: the last event, else
 // the anchor, else genesis.
 func headOf(row *sql.Row) (audit.Head, error) {
-	var h audit.Head
 	var seq, size sql.NullInt64
 	var hash, ahash []byte
 	if err := row.Scan(&seq, &hash, &size, &ahash); err != nil {
-		return h, fmt.Errorf("audit sqlite: read head: %w", err)
+		return audit.Head{}, fmt.Errorf("audit sqlite: read head: %w", err)
 	}
+	return headFrom(seq, hash, size, ahash)
+}
+
+// headFrom makes the head from the columns of headQuery.
+func headFrom(seq sql.NullInt64, hash []byte, size sql.NullInt64, ahash []byte) (audit.Head, error) {
+	var h audit.Head
 	if seq.Valid {
 		h.Size = uint64(seq.Int64) + 1
 		if len(hash) != 32 {
@@ -580,8 +822,13 @@ func (s *Store) AddCheckpoint(ctx context.Context, c audit.Checkpoint) error {
 	if err := s.sync.failed(); err != nil {
 		return err
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO checkpoints (size, root, time_ns, note) VALUES (?, ?, ?, ?)`,
-		int64(c.Size), c.Root[:], c.Time.UnixNano(), c.Note)
+	s.wmu.Lock()
+	wr, err := s.writerLocked(ctx)
+	if err == nil {
+		_, err = wr.conn.ExecContext(ctx, `INSERT INTO checkpoints (size, root, time_ns, note) VALUES (?, ?, ?, ?)`,
+			int64(c.Size), c.Root[:], c.Time.UnixNano(), c.Note)
+	}
+	s.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("audit sqlite: add checkpoint: %w", err)
 	}
@@ -678,11 +925,35 @@ func (s *Store) Prune(ctx context.Context, a audit.Anchor) error {
 	if err := s.sync.failed(); err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	s.wmu.Lock()
+	err := s.pruneLocked(ctx, a)
+	s.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.sync.wait(s.sync.commit())
+}
+
+// pruneLocked runs Prune's transaction on the writer connection. The
+// caller holds wmu.
+func (s *Store) pruneLocked(ctx context.Context, a audit.Anchor) error {
+	wr, err := s.writerLocked(ctx)
+	if err != nil {
+		return err
+	}
+	tx, err := wr.conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit sqlite: begin: %w", err)
 	}
-	defer tx.Rollback()
+	committed := false
+	defer func() {
+		if committed {
+			return
+		}
+		if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+			s.discardLocked()
+		}
+	}()
 	head, err := headOf(tx.QueryRowContext(ctx, headQuery))
 	if err != nil {
 		return err
@@ -706,10 +977,11 @@ func (s *Store) Prune(ctx context.Context, a audit.Anchor) error {
 			return fmt.Errorf("audit sqlite: prune: %w", err)
 		}
 	}
+	committed = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit sqlite: prune: commit: %w", err)
 	}
-	return s.sync.wait(s.sync.commit())
+	return nil
 }
 
 func timeFromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
