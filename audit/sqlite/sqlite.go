@@ -110,9 +110,24 @@ type writer struct {
 	insert   driver.Stmt // insertEvent (insertEventV1 when v1)
 	commit   driver.Stmt // COMMIT
 	rollback driver.Stmt // ROLLBACK
+	version  driver.Stmt // PRAGMA data_version
 
 	args []driver.NamedValue // insert's arguments, reused
 	row  []driver.Value      // head's columns, reused
+
+	// The head as this connection's last Append committed it, valid
+	// while this connection's data_version is still cachedVersion.
+	// SQLite changes a connection's data_version whenever another
+	// connection, in any process, committed a change to the file since
+	// (it is how SQLite itself knows to drop its page cache), and never
+	// for the connection's own commits; so an equal data_version read
+	// inside the next transaction, under the write lock, proves the head
+	// unchanged, and a different one makes Append read it. Only a
+	// successful COMMIT sets it; every other write transaction on the
+	// connection (a failed Append, Prune, AddCheckpoint) clears it.
+	cached        bool
+	cachedVersion int64
+	cachedHead    audit.Head
 }
 
 var _ audit.Store = (*Store)(nil)
@@ -321,7 +336,7 @@ func (s *Store) writerLocked(ctx context.Context) (*writer, error) {
 			q string
 		}{
 			{&wr.begin, "BEGIN IMMEDIATE"}, {&wr.head, headQuery}, {&wr.insert, ins},
-			{&wr.commit, "COMMIT"}, {&wr.rollback, "ROLLBACK"},
+			{&wr.commit, "COMMIT"}, {&wr.rollback, "ROLLBACK"}, {&wr.version, "PRAGMA data_version"},
 		} {
 			ds, err := c.PrepareContext(ctx, st.q)
 			if err != nil {
@@ -347,7 +362,7 @@ func (s *Store) writerLocked(ctx context.Context) (*writer, error) {
 // stmts returns the writer's prepared statements that exist.
 func (wr *writer) stmts() []driver.Stmt {
 	var out []driver.Stmt
-	for _, st := range []driver.Stmt{wr.begin, wr.head, wr.insert, wr.commit, wr.rollback} {
+	for _, st := range []driver.Stmt{wr.begin, wr.head, wr.insert, wr.commit, wr.rollback, wr.version} {
 		if st != nil {
 			out = append(out, st)
 		}
@@ -402,6 +417,26 @@ func (wr *writer) run(f func() error) error {
 func execStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) error {
 	_, err := st.(driver.StmtExecContext).ExecContext(ctx, args)
 	return err
+}
+
+// readVersion returns the connection's PRAGMA data_version. The caller
+// runs it inside run.
+func (wr *writer) readVersion(ctx context.Context) (int64, error) {
+	rows, err := wr.version.(driver.StmtQueryContext).QueryContext(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("audit sqlite: read data version: %w", err)
+	}
+	defer rows.Close()
+	v := wr.row[:1]
+	clear(v)
+	if err := rows.Next(v); err != nil {
+		return 0, fmt.Errorf("audit sqlite: read data version: %w", err)
+	}
+	n, ok := v[0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("audit sqlite: read data version: %T, not an integer", v[0])
+	}
+	return n, nil
 }
 
 // readHead runs the head query. The caller runs it inside run.
@@ -477,6 +512,7 @@ func (s *Store) appendLocked(ctx context.Context, seal func(audit.Head, tlog.Has
 		return err
 	}
 	var head audit.Head
+	var version int64
 	begun := false
 	err = wr.run(func() error {
 		if err := execStmt(ctx, wr.begin, nil); err != nil {
@@ -484,11 +520,20 @@ func (s *Store) appendLocked(ctx context.Context, seal func(audit.Head, tlog.Has
 		}
 		begun = true
 		var err error
+		if version, err = wr.readVersion(ctx); err != nil {
+			return err
+		}
+		if wr.cached && version == wr.cachedVersion {
+			head = wr.cachedHead
+			return nil
+		}
 		head, err = wr.readHead(ctx)
 		return err
 	})
+	wr.cached = false // until this transaction commits
+	var recs []audit.Record
 	if err == nil {
-		err = s.fillLocked(ctx, wr, head, seal)
+		recs, err = s.fillLocked(ctx, wr, head, seal)
 	}
 	if err != nil {
 		if begun {
@@ -496,6 +541,11 @@ func (s *Store) appendLocked(ctx context.Context, seal func(audit.Head, tlog.Has
 		}
 		return err
 	}
+	if n := len(recs); n > 0 {
+		head.Size += uint64(n)
+		head.Hash = recs[n-1].Hash
+	}
+	wr.cached, wr.cachedVersion, wr.cachedHead = true, version, head
 	return nil
 }
 
@@ -511,24 +561,25 @@ func (s *Store) rollbackLocked(ctx context.Context, wr *writer) {
 	}
 }
 
-// fillLocked seals the records after head and inserts them and commits,
-// inside the writer's open transaction. The caller holds wmu.
-func (s *Store) fillLocked(ctx context.Context, wr *writer, head audit.Head, seal func(audit.Head, tlog.HashReader) ([]audit.Record, error)) error {
+// fillLocked seals the records after head, inserts them and commits,
+// inside the writer's open transaction, and returns them. The caller
+// holds wmu.
+func (s *Store) fillLocked(ctx context.Context, wr *writer, head audit.Head, seal func(audit.Head, tlog.HashReader) ([]audit.Record, error)) ([]audit.Record, error) {
 	// seal may read tree hashes (the first append after Open): through
 	// database/sql on the same connection, inside the transaction.
 	recs, err := seal(head, hashReader{ctx: ctx, q: wr.conn})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, r := range recs {
 		if r.Seq != head.Size+uint64(i) {
-			return fmt.Errorf("audit sqlite: record %d has seq %d, want %d", i, r.Seq, head.Size+uint64(i))
+			return nil, fmt.Errorf("audit sqlite: record %d has seq %d, want %d", i, r.Seq, head.Size+uint64(i))
 		}
 		if r.Event == nil {
-			return fmt.Errorf("audit sqlite: record %d has no event", r.Seq)
+			return nil, fmt.Errorf("audit sqlite: record %d has no event", r.Seq)
 		}
 	}
-	return wr.run(func() error {
+	return recs, wr.run(func() error {
 		for i := range recs {
 			r := &recs[i]
 			e := r.Event
@@ -825,6 +876,7 @@ func (s *Store) AddCheckpoint(ctx context.Context, c audit.Checkpoint) error {
 	s.wmu.Lock()
 	wr, err := s.writerLocked(ctx)
 	if err == nil {
+		wr.cached = false
 		_, err = wr.conn.ExecContext(ctx, `INSERT INTO checkpoints (size, root, time_ns, note) VALUES (?, ?, ?, ?)`,
 			int64(c.Size), c.Root[:], c.Time.UnixNano(), c.Note)
 	}
@@ -941,6 +993,7 @@ func (s *Store) pruneLocked(ctx context.Context, a audit.Anchor) error {
 	if err != nil {
 		return err
 	}
+	wr.cached = false
 	tx, err := wr.conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit sqlite: begin: %w", err)
