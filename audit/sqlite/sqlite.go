@@ -23,10 +23,13 @@
 //
 // Append opens a BEGIN IMMEDIATE transaction, which takes SQLite's write
 // lock for every process using the file; the head is read inside it, so
-// several processes appending to one file still form one chain. Every
-// statement of an Append (BEGIN, the head query, the insert, COMMIT) is
-// prepared once on the writer connection and reused, so a transaction
-// compiles no SQL.
+// several processes appending to one file still form one chain. (The
+// writer keeps the head its last Append committed and reuses it when the
+// connection's PRAGMA data_version, read inside the transaction, shows
+// that no other connection has committed since; otherwise it queries
+// the head.) Every statement of an Append (BEGIN, data_version, the head
+// query, the insert, COMMIT) is prepared once on the writer connection
+// and reused, so a transaction compiles no SQL.
 //
 // The writer runs with synchronous=NORMAL, so COMMIT writes the
 // transaction to the WAL and returns without flushing it; Append then
