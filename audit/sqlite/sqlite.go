@@ -94,8 +94,9 @@ type Store struct {
 	sync *walSyncer // makes commits on w durable; nil when read-only
 
 	// wmu serialises the writes (Append, AddCheckpoint, Prune) on wr,
-	// which holds w's connection while open; nil before the first write,
-	// after a connection was discarded, and after Close (closed).
+	// which holds w's one connection from Open on; wr is nil after its
+	// connection was discarded (the next write takes a new one) and after
+	// Close (closed).
 	wmu    sync.Mutex
 	wr     *writer
 	closed bool
