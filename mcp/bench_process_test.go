@@ -10,6 +10,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentos/agentos/internal/benchdir"
 	"github.com/agentos/agentos/mcp/mcptest"
 )
 
@@ -30,22 +31,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// benchDataDir returns a temporary data directory for a benchmark, under
-// $AGENTOS_BENCH_DATA_DIR when that is set: a data directory elsewhere,
-// for instance on tmpfs, where a flush costs nothing, separates the
-// disk's latency from the gateway's.
-func benchDataDir(b *testing.B) string {
-	dir := b.TempDir()
-	if d := os.Getenv("AGENTOS_BENCH_DATA_DIR"); d != "" {
-		dir = filepath.Join(d, filepath.Base(dir))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { os.RemoveAll(dir) })
-	}
-	return dir
-}
-
 // BenchmarkWrapProcess measures what a user of `agentos mcp wrap` sees:
 // the real agentos binary as a process between an SDK client and the
 // fixture server, itself a process (this test binary), with the durable
@@ -58,7 +43,7 @@ func BenchmarkWrapProcess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := benchDataDir(b)
+	dir := benchdir.Dir(b)
 	pol := filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(pol, []byte(testPolicy), 0o600); err != nil {
 		b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentos/agentos/audit"
 	"github.com/agentos/agentos/audit/sqlite"
+	"github.com/agentos/agentos/internal/benchdir"
 	"github.com/agentos/agentos/mcp/mcptest"
 )
 
@@ -77,7 +78,7 @@ func BenchmarkToolsCall(b *testing.B) {
 // when b ends.
 func durableLog(b *testing.B) *audit.Log {
 	ctx := context.Background()
-	dir := benchDataDir(b)
+	dir := benchdir.Dir(b)
 	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, "audit.db")})
 	if err != nil {
 		b.Fatal(err)

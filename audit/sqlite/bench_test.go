@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/audit"
+	"github.com/agentos/agentos/internal/benchdir"
 )
 
 // fill appends n events to l from 64 goroutines.
@@ -81,15 +80,7 @@ func BenchmarkAppend64(b *testing.B) {
 // the flush costs nothing, leaving the SQLite work), else in a temporary
 // directory.
 func BenchmarkAppendOne(b *testing.B) {
-	dir := b.TempDir()
-	if d := os.Getenv("AGENTOS_BENCH_DATA_DIR"); d != "" {
-		dir = filepath.Join(d, filepath.Base(dir))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { os.RemoveAll(dir) })
-	}
-	e := openEnv(b, dir, audit.Options{Clock: realClock{}})
+	e := openEnv(b, benchdir.Dir(b), audit.Options{Clock: realClock{}})
 	evs := make([]*audit.Event, 64)
 	for i := range evs {
 		evs[i] = event(i)
