@@ -43,7 +43,7 @@ func BenchmarkWrapProcess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := benchdir.Dir(b)
+	dir := benchdir.Dir(b, os.Getenv(benchdir.Env))
 	pol := filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(pol, []byte(testPolicy), 0o600); err != nil {
 		b.Fatal(err)

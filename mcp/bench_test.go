@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -78,7 +79,7 @@ func BenchmarkToolsCall(b *testing.B) {
 // when b ends.
 func durableLog(b *testing.B) *audit.Log {
 	ctx := context.Background()
-	dir := benchdir.Dir(b)
+	dir := benchdir.Dir(b, os.Getenv(benchdir.Env))
 	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, "audit.db")})
 	if err != nil {
 		b.Fatal(err)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -80,7 +81,7 @@ func BenchmarkAppend64(b *testing.B) {
 // the flush costs nothing, leaving the SQLite work), else in a temporary
 // directory.
 func BenchmarkAppendOne(b *testing.B) {
-	e := openEnv(b, benchdir.Dir(b), audit.Options{Clock: realClock{}})
+	e := openEnv(b, benchdir.Dir(b, os.Getenv(benchdir.Env)), audit.Options{Clock: realClock{}})
 	evs := make([]*audit.Event, 64)
 	for i := range evs {
 		evs[i] = event(i)

@@ -8,18 +8,19 @@ import (
 	"testing"
 )
 
-// Env names the directory under which Dir makes benchmark data
-// directories, when set: on tmpfs, for instance, where a flush to disk
-// costs nothing, which separates the disk's latency from the code's.
+// Env names the environment variable benchmarks read for the root
+// argument of Dir: a directory on tmpfs, for instance, where a flush to
+// disk costs nothing, which separates the disk's latency from the code's.
 const Env = "AGENTOS_BENCH_DATA_DIR"
 
 // Dir returns a new data directory for tb, removed when tb ends: under
-// $AGENTOS_BENCH_DATA_DIR when that is set, else tb.TempDir().
-func Dir(tb testing.TB) string {
+// root when it is not empty (the benchmark's $AGENTOS_BENCH_DATA_DIR),
+// else tb.TempDir().
+func Dir(tb testing.TB, root string) string {
 	tb.Helper()
 	dir := tb.TempDir()
-	if d := os.Getenv(Env); d != "" {
-		dir = filepath.Join(d, filepath.Base(dir))
+	if root != "" {
+		dir = filepath.Join(root, filepath.Base(dir))
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			tb.Fatal(err)
 		}
