@@ -63,6 +63,19 @@ func (f *featureSink) add(b uint32, end int) {
 	f.count[k]++
 }
 
+// addWord adds the features of a word that ends at offset end: its
+// unigram, its bigram with the previous word (prevWord, 0 for none) and,
+// when it opens a sentence, a line or a table cell, its lead feature.
+func (f *featureSink) addWord(word, prevWord uint64, lead bool, bits uint8, end int) {
+	f.add(ngramBucket(word^saltWord, bits), end)
+	if prevWord != 0 {
+		f.add(ngramBucket((prevWord*31+word)^saltBigram, bits), end)
+	}
+	if lead {
+		f.add(ngramBucket(word^saltLead, bits), end)
+	}
+}
+
 // ngramSpaceByte reports the white space left in normalised text.
 func ngramSpaceByte(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
@@ -119,13 +132,7 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 			word = (word ^ uint64(c)) * rollBase
 		} else {
 			if inWord {
-				sink.add(ngramBucket(word^saltWord, bits), i)
-				if prevWord != 0 {
-					sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), i)
-				}
-				if wordLead {
-					sink.add(ngramBucket(word^saltLead, bits), i)
-				}
+				sink.addWord(word, prevWord, wordLead, bits, i)
 				prevWord = word
 				inWord = false
 			}
@@ -159,13 +166,7 @@ func extractFeatures(text string, bits uint8, sink *featureSink) {
 		}
 	}
 	if inWord {
-		sink.add(ngramBucket(word^saltWord, bits), len(text))
-		if prevWord != 0 {
-			sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), len(text))
-		}
-		if wordLead {
-			sink.add(ngramBucket(word^saltLead, bits), len(text))
-		}
+		sink.addWord(word, prevWord, wordLead, bits, len(text))
 	}
 }
 
@@ -190,13 +191,7 @@ func extractWords(text string, bits uint8, sink *featureSink) {
 		}
 		if inWord {
 			word ^= code
-			sink.add(ngramBucket(word^saltWord, bits), i)
-			if prevWord != 0 {
-				sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), i)
-			}
-			if wordLead {
-				sink.add(ngramBucket(word^saltLead, bits), i)
-			}
+			sink.addWord(word, prevWord, wordLead, bits, i)
 			prevWord = word
 			inWord = false
 		}
@@ -209,13 +204,7 @@ func extractWords(text string, bits uint8, sink *featureSink) {
 	}
 	if inWord {
 		word ^= code
-		sink.add(ngramBucket(word^saltWord, bits), len(text))
-		if prevWord != 0 {
-			sink.add(ngramBucket((prevWord*31+word)^saltBigram, bits), len(text))
-		}
-		if wordLead {
-			sink.add(ngramBucket(word^saltLead, bits), len(text))
-		}
+		sink.addWord(word, prevWord, wordLead, bits, len(text))
 	}
 }
 
