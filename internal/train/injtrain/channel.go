@@ -428,22 +428,7 @@ func (g *dataGen) plantIn(host, inner string) string {
 // excerpt returns a piece of s of at most about 700 bytes, cut at line
 // (or else space) boundaries, so that a task planted in it is not diluted
 // beyond what a scoring window sees.
-func (g *dataGen) excerpt(s string) string {
-	const most = 700
-	if len(s) <= most {
-		return s
-	}
-	n := 200 + g.rng.IntN(most-200)
-	start := g.rng.IntN(len(s) - n + 1)
-	if i := strings.IndexAny(s[start:], "\n "); i >= 0 && start > 0 {
-		start += i + 1
-	}
-	end := min(start+n, len(s))
-	if i := strings.LastIndexAny(s[start:end], "\n "); i > 0 && end < len(s) {
-		end = start + i
-	}
-	return strings.ToValidUTF8(s[start:end], "")
-}
+func (g *dataGen) excerpt(s string) string { return g.piece(s, 200, 700) }
 
 // dataPieces splits data into its lines, and long lines into sentences,
 // keeping pieces of at least three words.

@@ -473,12 +473,16 @@ func (g *dataGen) ordinaryDoc() string {
 
 // window returns a piece of s of at most one scoring window (1 KiB), cut
 // at line or space boundaries.
-func (g *dataGen) window(s string) string {
-	const most = 1 << 10
+func (g *dataGen) window(s string) string { return g.piece(s, 400, 1<<10) }
+
+// piece returns a piece of s of between about least and most bytes, at a
+// random place, cut at line or space boundaries (s itself when it is not
+// longer than most).
+func (g *dataGen) piece(s string, least, most int) string {
 	if len(s) <= most {
 		return s
 	}
-	n := 400 + g.rng.IntN(most-400)
+	n := least + g.rng.IntN(most-least)
 	start := g.rng.IntN(len(s) - n + 1)
 	if i := strings.IndexAny(s[start:], "\n "); i >= 0 && start > 0 {
 		start += i + 1
