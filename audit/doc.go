@@ -61,15 +61,19 @@
 // # Log
 //
 // [Log] is the durable log. Appends are canonicalized by their callers and
-// queued; committer goroutines take them in groups, one [Store]
-// transaction per group (group commit), and [Log.Append] returns after its
-// group is durable. The store calls back into the log under its write lock
+// committed in groups, one [Store] transaction per group (group commit),
+// and [Log.Append] returns after its group is durable. Two transactions
+// may be in flight: an Append that finds one of the two free runs the
+// transaction on its own goroutine, taking in whatever else is queued, so
+// a caller appending one event at a time (the MCP gateway, with one call
+// in flight) pays no goroutine hand-off; otherwise its event is queued
+// for a committer goroutine. The store calls back into the log under its write lock
 // to assign sequence numbers, hashes and tree hashes, so several processes
 // sharing a store still form one chain; the group is completed in that
 // callback with every append queued by then, so appends that arrive while
-// one transaction is written join the next. Committers pipeline: while one
+// one transaction is written join the next. The two pipeline: while one
 // transaction waits for its flush to disk, the next is sealed and written.
-// Checkpoints are written every N events (by the committer whose group
+// Checkpoints are written every N events (by whoever committed the group that
 // reaches N, from the tree it just sealed), every T, and on Close. [Log.Prune] deletes a prefix and keeps a signed [Anchor]: the hash
 // the chain resumes from and the subtree roots the tree resumes from.
 //

@@ -63,9 +63,13 @@ type Options struct {
 
 // Log is a durable, tamper-evident audit log: events hash-chained and
 // leaves of a Merkle tree, with signed checkpoints, over a Store.
-// Committer goroutines commit queued appends in groups (one transaction
-// and one flush per group), two transactions in flight at a time. All
-// methods are safe for concurrent use.
+// Appends are committed in groups (one transaction and one flush per
+// group), two transactions in flight at a time. An Append that finds one
+// of the two free runs its transaction itself, on its own goroutine, with
+// whatever else is queued; otherwise it queues its event for a committer
+// goroutine. So a caller appending one event at a time pays no goroutine
+// hand-off, and concurrent callers still share transactions. All methods
+// are safe for concurrent use.
 type Log struct {
 	store    Store
 	key      Key
@@ -80,10 +84,12 @@ type Log struct {
 	ctx    context.Context // the log's lifetime; cancelled by Close
 	cancel context.CancelFunc
 
-	// mu guards closed and the sends on reqs and ops.
+	// mu guards closed and the sends on reqs and ops; an Append that
+	// commits on its own goroutine holds it (read) until it is done.
 	mu     sync.RWMutex
 	closed bool
 	reqs   chan *request
+	slots  chan *committer // the free transaction slots, with their state
 	ops    chan func()
 	stop   chan struct{}  // closed by Close once the committers have exited
 	done   chan struct{}  // closed when the control goroutine exits
@@ -109,7 +115,8 @@ type Log struct {
 // waits for its flush to disk, the next is sealed and written.
 const committers = 2
 
-// committer is the state of one committer goroutine.
+// committer is the state of one transaction slot, used by whichever
+// goroutine holds the slot: a committer goroutine or an Append.
 type committer struct {
 	sha     hash.Hash
 	batch   []*request
@@ -194,7 +201,9 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		l.lastCP.Time = l.clock.Now() // the interval runs from the start
 	}
 	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	l.slots = make(chan *committer, committers)
 	for range committers {
+		l.slots <- &committer{sha: sha256.New()}
 		l.cwg.Go(l.commitLoop)
 	}
 	go l.run()
@@ -251,18 +260,30 @@ func (l *Log) Append(ctx context.Context, e *Event) error {
 		l.pool.Put(r)
 		return fmt.Errorf("audit append: %w", ErrClosed)
 	}
-	l.reqs <- r
-	l.mu.RUnlock()
-
 	var werr error
 	select {
-	case werr = <-r.done:
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(queued, abandoned) {
-			// The writer will skip it and drop it; it is not reused.
-			return fmt.Errorf("audit append: %w", ctx.Err())
+	case c := <-l.slots:
+		// A transaction slot is free: commit here, with whatever else is
+		// queued, rather than hand the event to a committer goroutine and
+		// wait to be woken. Close waits for this (it takes mu).
+		r.state.Store(claimed)
+		c.batch = append(c.batch[:0], r)
+		l.commit(c)
+		l.slots <- c
+		l.mu.RUnlock()
+		werr = <-r.done // buffered: commit has answered
+	default:
+		l.reqs <- r
+		l.mu.RUnlock()
+		select {
+		case werr = <-r.done:
+		case <-ctx.Done():
+			if r.state.CompareAndSwap(queued, abandoned) {
+				// The writer will skip it and drop it; it is not reused.
+				return fmt.Errorf("audit append: %w", ctx.Err())
+			}
+			werr = <-r.done
 		}
-		werr = <-r.done
 	}
 	if werr == nil {
 		e.Seq, e.Time, e.PrevHash, e.Hash = r.ev.Seq, r.ev.Time, r.ev.PrevHash, r.ev.Hash
@@ -311,19 +332,20 @@ func (l *Log) run() {
 	}
 }
 
-// commitLoop is a committer goroutine. It waits for a queued append and
-// commits it in one store transaction together with every append queued
-// by the time the transaction holds the store's write lock (see seal).
-// Several committers pipeline: while one waits for its transaction's
-// flush, the next one writes.
+// commitLoop is a committer goroutine. It waits for a queued append and,
+// once it holds a transaction slot, commits it in one store transaction
+// together with every append queued by the time the transaction holds the
+// store's write lock (see seal). Two slots pipeline: while one
+// transaction waits for its flush, the next one writes.
 func (l *Log) commitLoop() {
-	c := &committer{sha: sha256.New()}
 	for r := range l.reqs {
 		if !r.state.CompareAndSwap(queued, claimed) {
 			continue // abandoned by its caller
 		}
+		c := <-l.slots
 		c.batch = append(c.batch[:0], r)
 		l.commit(c)
+		l.slots <- c
 	}
 }
 

@@ -407,6 +407,7 @@ func (s *Store) discardLocked() {
 		return driver.ErrBadConn
 	})
 	wr.conn.Close()
+	s.sync.reopen()
 	s.log.Warn("audit sqlite: writer connection discarded")
 }
 

@@ -27,6 +27,8 @@ type walSyncer struct {
 	// committed counts transactions whose COMMIT returned; it is
 	// incremented by the writer after each COMMIT.
 	committed atomic.Uint64
+	// stale is set by reopen: the next flush reopens the WAL file.
+	stale atomic.Bool
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -84,34 +86,36 @@ func (w *walSyncer) wait(n uint64) error {
 	}
 }
 
-// flush flushes the WAL file. It (re)opens the file when needed: SQLite
-// deletes the WAL when the last connection closes (after checkpointing it
-// into the database and flushing that), so a WAL that is gone or replaced
-// holds nothing that still needs flushing through the old handle.
-// Called by one goroutine at a time.
+// flush flushes the WAL file through a handle it keeps open. While the
+// store's writer connection is open SQLite never replaces the WAL file
+// (a WAL restart rewrites it from the start, a size limit truncates it,
+// and only the last connection to close deletes it), so the handle stays
+// the file SQLite writes, and a flush costs one fdatasync and no stat.
+// When the writer connection is discarded, reopen marks the handle stale:
+// the new connection may find the WAL deleted (its commits were then
+// checkpointed into the database file and flushed there) and create
+// another one. A WAL that does not exist holds nothing that needs
+// flushing. Called by one goroutine at a time.
 func (w *walSyncer) flush() error {
-	cur, err := os.Stat(w.path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			// No WAL: every commit was checkpointed into the database
-			// file and flushed there when the WAL was removed.
-			w.closeFile()
-			return nil
-		}
-		return err
-	}
-	if w.f != nil {
-		if st, err := w.f.Stat(); err != nil || !os.SameFile(st, cur) {
-			w.closeFile()
-		}
+	if w.stale.Swap(false) {
+		w.closeFile()
 	}
 	if w.f == nil {
-		if w.f, err = os.Open(w.path); err != nil {
+		f, err := os.Open(w.path)
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
 			return err
 		}
+		w.f = f
 	}
 	return w.sync(w.f)
 }
+
+// reopen makes the next flush open the WAL file anew. The store calls it
+// when it discards its writer connection, before the next one commits.
+func (w *walSyncer) reopen() { w.stale.Store(true) }
 
 func (w *walSyncer) closeFile() {
 	if w.f != nil {
