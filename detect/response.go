@@ -52,6 +52,13 @@ type ResponseOptions struct {
 	// MaxInputBytes bounds the response size scanned; a larger response is
 	// reported unsafe with category "error" and not scanned. 0: 1 MiB.
 	MaxInputBytes int
+	// Secrets, if set, also reports as credential leaks the credentials
+	// this detector finds (every kind it knows, such as an AWS secret
+	// access key assigned by name, which the reference's nine patterns
+	// miss), except where a reference pattern already covers the span.
+	// Their CredentialType is the finding's Kind. nil: only the
+	// reference's patterns, as the reference reports them.
+	Secrets *Secrets
 }
 
 // ResponseScanner scans tool outputs before a model reads them:
@@ -60,9 +67,10 @@ type ResponseOptions struct {
 // messages. It is safe for concurrent use and runs in time linear in the
 // response.
 type ResponseScanner struct {
-	max   int
-	rules *responseRules
-	meter *workMeter // nil except in tests
+	max     int
+	rules   *responseRules
+	secrets *Secrets   // nil: the reference's credential patterns only
+	meter   *workMeter // nil except in tests
 }
 
 var _ Detector = (*ResponseScanner)(nil)
@@ -75,7 +83,7 @@ func NewResponseScanner(opts ResponseOptions) (*ResponseScanner, error) {
 	if opts.MaxInputBytes == 0 {
 		opts.MaxInputBytes = 1 << 20
 	}
-	return &ResponseScanner{max: opts.MaxInputBytes, rules: sharedResponseRules()}, nil
+	return &ResponseScanner{max: opts.MaxInputBytes, rules: sharedResponseRules(), secrets: opts.Secrets}, nil
 }
 
 type responseRules struct {
@@ -440,6 +448,17 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 			from = b
 		}
 	}
+	if s.secrets != nil {
+		ref := len(res.Threats)
+		for _, f := range s.secrets.scan(text) {
+			if credentialCovered(res.Threats[:ref], f.Start, f.End) {
+				continue
+			}
+			res.Threats = append(res.Threats, ResponseThreat{Category: ResponseCredentialLeak,
+				Description: f.Explanation + " in tool response.", MatchedPattern: f.Kind,
+				CredentialType: f.Kind, Start: f.Start, End: f.End})
+		}
+	}
 	if scheme {
 		s.meter.add(len(text))
 		for _, loc := range r.urls(text, foldSensitive, httpAt) {
@@ -452,6 +471,17 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	}
 	res.Safe = len(res.Threats) == 0
 	return res
+}
+
+// credentialCovered reports whether a credential leak among threats
+// overlaps the span [start, end).
+func credentialCovered(threats []ResponseThreat, start, end int) bool {
+	for _, t := range threats {
+		if t.Category == ResponseCredentialLeak && t.Start < end && start < t.End {
+			return true
+		}
+	}
+	return false
 }
 
 // urls returns the spans of r.url's matches in text, as FindAllStringIndex

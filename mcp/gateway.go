@@ -133,7 +133,9 @@ type Options struct {
 	// SeverityHigh.
 	HideSeverity detect.Severity
 	// ResponseScanner scans responses. nil: detect.NewResponseScanner
-	// with default options.
+	// with the full secrets detector (detect.NewSecrets), so that every
+	// kind of credential it knows is caught, not only the reference's
+	// nine patterns.
 	ResponseScanner ResponseScanner
 	// ResponseMode says what happens to flagged responses. Zero:
 	// ResponseSanitize.
@@ -236,7 +238,7 @@ func New(opts Options) (*Gateway, error) {
 		g.hideSev = detect.SeverityHigh
 	}
 	if g.rscan == nil {
-		s, err := detect.NewResponseScanner(detect.ResponseOptions{})
+		s, err := detect.NewResponseScanner(detect.ResponseOptions{Secrets: detect.NewSecrets(detect.SecretsOptions{})})
 		if err != nil {
 			return nil, fmt.Errorf("mcp: response scanner: %w", err)
 		}

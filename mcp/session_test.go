@@ -191,10 +191,11 @@ func TestResponseModes(t *testing.T) {
 		wantNotIn []string
 		action    string
 	}{
-		{ResponseSanitize, false, []string{"[REDACTED:", "[REMOVED]", "config loaded"}, []string{mcptest.FakeAWSKey, "<important>ignore"}, "sanitize"},
-		{ResponseBlock, true, []string{"agentos blocked", "credential_leak"}, []string{mcptest.FakeAWSKey}, "block"},
-		{ResponseWarn, false, []string{mcptest.FakeAWSKey}, nil, "warn"},
-		{ResponseOff, false, []string{mcptest.FakeAWSKey}, nil, ""},
+		{ResponseSanitize, false, []string{"[REDACTED:AWS access key]", "aws_secret_access_key = [REDACTED:generic_secret]", "[REMOVED]", "config loaded"},
+			[]string{mcptest.FakeAWSKey, mcptest.FakeAWSSecret, "<important>ignore"}, "sanitize"},
+		{ResponseBlock, true, []string{"agentos blocked", "credential_leak"}, []string{mcptest.FakeAWSKey, mcptest.FakeAWSSecret}, "block"},
+		{ResponseWarn, false, []string{mcptest.FakeAWSKey, mcptest.FakeAWSSecret}, nil, "warn"},
+		{ResponseOff, false, []string{mcptest.FakeAWSKey, mcptest.FakeAWSSecret}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode.String(), func(t *testing.T) {
@@ -222,8 +223,8 @@ func TestResponseModes(t *testing.T) {
 			for _, ev := range e.events(audit.KindMCPMessage) {
 				if ev.Tool == mcptest.ToolLeak && ev.Decision.Action == tt.action {
 					found = true
-					if strings.Contains(string(ev.Args), mcptest.FakeAWSKey) {
-						t.Errorf("audit event leaks the key: %s", ev.Args)
+					if strings.Contains(string(ev.Args), mcptest.FakeAWSKey) || strings.Contains(string(ev.Args), mcptest.FakeAWSSecret) {
+						t.Errorf("audit event leaks a key: %s", ev.Args)
 					}
 				}
 			}

@@ -629,35 +629,50 @@ func (e *evaluator) response(ctx context.Context) (section, []target, error) {
 	sec := section{Title: "Tool responses (`detect.ResponseScanner`)"}
 	sec.Intro = append(sec.Intro, "A response counts as flagged when `ScanResponse` reports it unsafe. Ordinary "+
 		"tool-call JSON stands in for ordinary tool output (a proxy: no corpus has labelled tool outputs); "+
-		"BIPIA gives attacks and the e-mails, tables and code they hide in.")
-	s, err := detect.NewResponseScanner(detect.ResponseOptions{})
-	if err != nil {
-		return sec, nil, err
+		"BIPIA gives attacks and the e-mails, tables and code they hide in; the secrets files give credentials "+
+		"and secret-shaped strings that are not credentials (near misses, placeholders). Two configurations: "+
+		"the reference's rules alone (the default of `detect.NewResponseScanner`), and the rules with the secrets "+
+		"detector (`ResponseOptions.Secrets`), which is what `agentos mcp wrap` and `agentos mcp proxy` run.")
+	configs := []struct {
+		name string
+		opts detect.ResponseOptions
+	}{
+		{"the reference's rules", detect.ResponseOptions{}},
+		{"as the gateway runs it: the rules and `detect.Secrets`", detect.ResponseOptions{Secrets: detect.NewSecrets(detect.SecretsOptions{})}},
 	}
-	files, cats := tally{}, tally{}
-	pass := newPassTimer(e.bench)
-	for _, file := range []string{"toolcalls/bfcl_calls.jsonl", "injection/bipia.jsonl", "injection/wildguard_benign.jsonl"} {
-		for _, r := range e.c.rows[file] {
-			tool := r.Call.Tool
-			hit, err := pass.run(ctx, r.Text, func(ctx context.Context, text string) (bool, error) {
-				res := s.ScanResponse(ctx, text, tool)
-				return !res.Safe, ctx.Err()
-			})
-			if err != nil {
-				return sec, nil, err
-			}
-			files.add(file, r.positive(), hit)
-			cats.add(file+" / "+topCategory(r.Category), r.positive(), hit)
+	for _, cfg := range configs {
+		s, err := detect.NewResponseScanner(cfg.opts)
+		if err != nil {
+			return sec, nil, err
 		}
-	}
-	sec.Tables = append(sec.Tables,
-		table{Title: "Per file", Key: "file", Rows: files.sorted()},
-		table{Title: "Per category", Key: "file / category", Rows: cats.sorted()})
-	sec.Speed = append(sec.Speed, speed{"corpus pass", pass.String()})
-	if e.bench {
-		kib := benignText(e.c.rows["injection/bipia.jsonl"], 1<<10)
-		r := bench(len(kib), func() { _ = s.ScanResponse(ctx, kib, "read_email") })
-		sec.Speed = append(sec.Speed, speed{"ScanResponse, 1 KiB", r.String()})
+		files, cats := tally{}, tally{}
+		pass := newPassTimer(e.bench)
+		for _, file := range []string{"toolcalls/bfcl_calls.jsonl", "injection/bipia.jsonl", "injection/wildguard_benign.jsonl",
+			"secrets/detect_secrets_plugin_tests.jsonl", "secrets/gitleaks_rule_examples.jsonl"} {
+			for _, r := range e.c.rows[file] {
+				tool := r.Call.Tool
+				hit, err := pass.run(ctx, r.Text, func(ctx context.Context, text string) (bool, error) {
+					res := s.ScanResponse(ctx, text, tool)
+					return !res.Safe, ctx.Err()
+				})
+				if err != nil {
+					return sec, nil, err
+				}
+				files.add(file, r.positive(), hit)
+				if !strings.HasPrefix(file, "secrets/") { // per kind: see the secrets section
+					cats.add(file+" / "+topCategory(r.Category), r.positive(), hit)
+				}
+			}
+		}
+		sec.Tables = append(sec.Tables,
+			table{Title: "Per file, " + cfg.name, Key: "file", Rows: files.sorted()},
+			table{Title: "Per category, " + cfg.name, Key: "file / category", Rows: cats.sorted()})
+		sec.Speed = append(sec.Speed, speed{"corpus pass, " + cfg.name, pass.String()})
+		if e.bench {
+			kib := benignText(e.c.rows["injection/bipia.jsonl"], 1<<10)
+			r := bench(len(kib), func() { _ = s.ScanResponse(ctx, kib, "read_email") })
+			sec.Speed = append(sec.Speed, speed{"ScanResponse, 1 KiB, " + cfg.name, r.String()})
+		}
 	}
 	return sec, nil, nil
 }
