@@ -139,6 +139,11 @@ func openGateway(ctx context.Context, p wrapParams, dir string, logger *slog.Log
 		if p.approveWebhook != "" {
 			return nil, exitf(ExitUsage, "--approve-webhook and --approve-via %s exclude each other: the daemon tells people (dashboard, its own webhook)", approveViaDaemon)
 		}
+		if os.Getenv(daemonTokenEnv) == "" {
+			return nil, exitf(ExitUsage, "--approve-via %s: $%s is not set: create a token with 'agentos token create --role agent --agent %s' "+
+				"and put it in this process's environment (in an MCP client's configuration, under \"env\": the client passes its own environment on only in part)",
+				approveViaDaemon, daemonTokenEnv, p.agentID)
+		}
 		da, err := mcp.NewDaemonApprover(mcp.DaemonApproverOptions{URL: p.daemonURL, Token: os.Getenv(daemonTokenEnv),
 			Source: "mcp:" + p.serverName, Logger: logger})
 		if err != nil {

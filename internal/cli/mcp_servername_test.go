@@ -64,7 +64,7 @@ func TestWrapApproveViaDaemonFlags(t *testing.T) {
 		flags       []string
 		want        string
 	}{
-		{"no token", "", []string{"--approve-via", "daemon", "--daemon-url", "http://127.0.0.1:1"}, "Token is required"},
+		{"no token", "", []string{"--approve-via", "daemon", "--daemon-url", "http://127.0.0.1:1"}, "$AGENTOS_DAEMON_TOKEN is not set: create a token with 'agentos token create --role agent --agent mcp-client'"},
 		{"plain http to another host", "agentos_x", []string{"--approve-via", "daemon", "--daemon-url", "http://192.0.2.1:8080"}, "loopback"},
 		{"no URL", "agentos_x", []string{"--approve-via", "daemon"}, "daemon URL is required"},
 		{"URL without daemon", "agentos_x", []string{"--daemon-url", "http://127.0.0.1:1"}, "only with --approve-via daemon"},
