@@ -286,34 +286,61 @@ func toolsResult(n int) json.RawMessage {
 }
 
 // BenchmarkToolsList measures scanning, pinning, policy filtering and
-// auditing one tools/list result (pins already in place, in memory).
+// auditing one tools/list result of n tools, pins in memory, already in
+// place. With the pins in a file in a data directory, as wrap keeps them:
+// "500-file-pinned" re-lists definitions that match their pins (the file
+// is locked and checked, not written); "500-file-first" lists 500 tools
+// never seen, so each is scanned, pinned and the file written (atomically,
+// flushed to disk) every time. $AGENTOS_BENCH_DATA_DIR moves the data
+// directory (e.g. to tmpfs).
 func BenchmarkToolsList(b *testing.B) {
 	for _, n := range []int{10, 100, 500} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			e := newEnv(b, envConfig{skipClient: true})
-			res := toolsResult(n)
-			ctx := context.Background()
-			if _, err := e.s.processList(ctx, res, true); err != nil {
-				b.Fatal(err)
-			}
-			ds := make([]time.Duration, 0, 1<<14)
-			b.ReportAllocs()
-			for b.Loop() {
-				start := time.Now()
-				lr, err := e.s.processList(ctx, res, true)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(lr.visible) != n-1 { // the test policy hides tool_1
-					b.Fatalf("%d of %d tools visible", len(lr.visible), n)
-				}
-				if len(ds) < cap(ds) {
-					ds = append(ds, time.Since(start))
-				}
-			}
-			reportMedian(b, ds)
+			benchList(b, newEnv(b, envConfig{skipClient: true}), n, false)
 		})
 	}
+	for _, first := range []bool{false, true} {
+		name := "500-file-pinned"
+		if first {
+			name = "500-file-first"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := benchdir.Dir(b, os.Getenv(benchdir.Env))
+			benchList(b, newEnv(b, envConfig{skipClient: true, pinsPath: filepath.Join(dir, PinFileName)}), 500, first)
+		})
+	}
+}
+
+// benchList times processList on a result of n tools, after one listing
+// that pins them; with first set, the pins are removed (untimed) before
+// each listing.
+func benchList(b *testing.B, e *env, n int, first bool) {
+	res := toolsResult(n)
+	ctx := context.Background()
+	if _, err := e.s.processList(ctx, res, true); err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]time.Duration, 0, 1<<14)
+	b.ReportAllocs()
+	for b.Loop() {
+		if first {
+			if removed, err := e.g.pins.Reset("", ""); err != nil || removed == 0 {
+				b.Fatalf("reset pins: %d, %v", removed, err)
+			}
+		}
+		start := time.Now()
+		lr, err := e.s.processList(ctx, res, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ds) < cap(ds) {
+			ds = append(ds, time.Since(start))
+		}
+		if len(lr.visible) != n-1 { // the test policy hides tool_1
+			b.Fatalf("%d of %d tools visible", len(lr.visible), n)
+		}
+	}
+	reportMedian(b, ds)
 }
 
 // BenchmarkProxyToolsCall measures one tools/call from an SDK client to

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -281,12 +282,10 @@ func (s *PinStore) saveLocked() error {
 	if s.path == "" {
 		return nil
 	}
-	f := pinFile{Version: pinFileVersion, Pins: s.sortedLocked()}
-	data, err := json.MarshalIndent(f, "", "  ")
+	data, err := encodePins(s.sortedLocked())
 	if err != nil {
 		return fmt.Errorf("write pins %s: %w", s.path, err)
 	}
-	data = append(data, '\n')
 	if err := writeAtomic(s.path, data); err != nil {
 		return err
 	}
@@ -294,6 +293,74 @@ func (s *PinStore) saveLocked() error {
 		s.stamp = fileStamp{mod: st.ModTime(), size: st.Size(), ok: true}
 	}
 	return nil
+}
+
+// encodePins encodes a pin file holding pins, one pin a line. The
+// definitions are copied as they are kept: canonical JSON made by
+// canonicalDefinition, or read from a pin file that decoded. (Marshalling
+// the file as a whole re-compacts and re-indents every definition, which
+// cost more than scanning and pinning 500 new tools.)
+func encodePins(pins []*Pin) ([]byte, error) {
+	size := 32
+	for _, p := range pins {
+		size += 256 + len(p.Server) + len(p.Tool) + len(p.Definition) + len(p.PendingDefinition)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, pinFileVersion, 10)
+	b = append(b, `,"pins":[`...)
+	for i, p := range pins {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n"...)
+		b = append(b, `{"server":`...)
+		b = appendJSONString(b, p.Server)
+		b = append(b, `,"tool":`...)
+		b = appendJSONString(b, p.Tool)
+		if p.Hash != "" {
+			b = append(b, `,"hash":`...)
+			b = appendJSONString(b, p.Hash)
+		}
+		if len(p.Definition) > 0 {
+			b = append(b, `,"definition":`...)
+			b = append(b, p.Definition...)
+		}
+		if p.PendingHash != "" {
+			b = append(b, `,"pending_hash":`...)
+			b = appendJSONString(b, p.PendingHash)
+		}
+		if len(p.PendingDefinition) > 0 {
+			b = append(b, `,"pending_definition":`...)
+			b = append(b, p.PendingDefinition...)
+		}
+		for _, t := range [...]struct {
+			name string
+			t    time.Time
+		}{{`,"first_seen":`, p.FirstSeen}, {`,"updated":`, p.Updated}} {
+			q, err := t.t.MarshalJSON()
+			if err != nil {
+				return nil, fmt.Errorf("pin %s/%s: %w", p.Server, p.Tool, err)
+			}
+			b = append(append(b, t.name...), q...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "\n]}\n"...), nil
+}
+
+// appendJSONString appends s to b as a JSON string, as json.Marshal
+// writes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (s *PinStore) sortedLocked() []*Pin {

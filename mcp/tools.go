@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -304,54 +303,62 @@ func (s *Session) processItems(ctx context.Context, k listKind, result json.RawM
 	return lr, nil
 }
 
-// splitList decodes a list result in one streaming pass into its members
-// (the list member excluded) and the raw items of the list member.
+// splitList splits a list result into its members (the list member
+// excluded) and the raw items of the list member. One json.Valid pass
+// proves the result well-formed (the grammar and nesting bound of
+// encoding/json's decoder); the members and items are then cut out of a
+// copy of it without decoding them. A member given twice keeps its last
+// value, except the list member, which may be given once.
 func splitList(result json.RawMessage, member string) (map[string]json.RawMessage, []json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(result))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	b := skipJSONSpace(result)
+	if len(b) == 0 || b[0] != '{' {
 		return nil, nil, errors.New("not a JSON object")
 	}
+	if !json.Valid(b) {
+		return nil, nil, errors.New("not well-formed JSON")
+	}
+	b = skipJSONSpace(bytes.Clone(b)[1:])
 	top := make(map[string]json.RawMessage, 4)
 	var items []json.RawMessage
-	for dec.More() {
-		tok, err := dec.Token()
+	for len(b) > 0 && b[0] == '"' {
+		n := stringEnd(b)
+		key, err := memberName(b[:n])
 		if err != nil {
 			return nil, nil, err
 		}
-		key, _ := tok.(string)
+		b = skipJSONSpace(skipJSONSpace(b[n:])[1:]) // the colon
 		if key != member {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, nil, err
-			}
-			top[key] = raw
+			n = valueEnd(b)
+			top[key] = json.RawMessage(b[:n:n])
+			b = nextMember(b[n:])
 			continue
 		}
 		if items != nil {
 			return nil, nil, errors.New("duplicate member " + member)
 		}
-		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		if b[0] != '[' {
 			return nil, nil, errors.New("member " + member + " is not an array")
 		}
 		items = make([]json.RawMessage, 0, 64)
-		for dec.More() {
-			var it json.RawMessage
-			if err := dec.Decode(&it); err != nil {
-				return nil, nil, err
+		for b = skipJSONSpace(b[1:]); b[0] != ']'; {
+			n = valueEnd(b)
+			items = append(items, json.RawMessage(b[:n:n]))
+			if b = skipJSONSpace(b[n:]); b[0] == ',' {
+				b = skipJSONSpace(b[1:])
 			}
-			items = append(items, it)
 		}
-		if _, err := dec.Token(); err != nil {
-			return nil, nil, err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, errors.New("data after the result")
+		b = nextMember(b[1:])
 	}
 	return top, items, nil
+}
+
+// nextMember skips the space and the comma, if any, after a member's
+// value in well-formed JSON.
+func nextMember(b []byte) []byte {
+	if b = skipJSONSpace(b); len(b) > 0 && b[0] == ',' {
+		b = skipJSONSpace(b[1:])
+	}
+	return b
 }
 
 // rebuild encodes the result object top with its list member replaced by
