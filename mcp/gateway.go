@@ -161,15 +161,19 @@ type Options struct {
 // Gateway governs MCP sessions on behalf of one agent. Build it with New;
 // it is safe for concurrent use by any number of sessions.
 type Gateway struct {
-	k            *kernel.Kernel
-	agentID      string
-	auditor      kernel.Auditor
-	policy       Policy
-	pins         *PinStore
-	approveNew   bool
-	tscan        ToolScanner
-	hideSev      detect.Severity
-	rscan        ResponseScanner
+	k          *kernel.Kernel
+	agentID    string
+	auditor    kernel.Auditor
+	policy     Policy
+	pins       *PinStore
+	approveNew bool
+	tscan      ToolScanner
+	hideSev    detect.Severity
+	rscan      ResponseScanner
+	// rclear is rscan when it is the detect package's scanner, whose
+	// ClearJSON lets a clean response skip the decode and the walk; nil
+	// for any other scanner.
+	rclear       *detect.ResponseScanner
 	rmode        ResponseMode
 	denyAsResult bool
 	callTimeout  time.Duration
@@ -244,6 +248,7 @@ func New(opts Options) (*Gateway, error) {
 		}
 		g.rscan = s
 	}
+	g.rclear, _ = g.rscan.(*detect.ResponseScanner)
 	if g.callTimeout == 0 {
 		g.callTimeout = DefaultCallTimeout
 	}
