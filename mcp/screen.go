@@ -33,7 +33,7 @@ func (s *Session) screen(ctx context.Context, method, tool string, body json.Raw
 	if mode == ResponseOff || len(body) == 0 {
 		return screened{}
 	}
-	if s.g.rclear != nil && s.g.rclear.ClearJSON(ctx, body) && json.Valid(body) {
+	if s.g.rclear != nil && s.g.rclear.ClearJSON(ctx, body) && plainJSON(body) {
 		// Nothing in any string of the body can be a finding: the walk
 		// below would scan them all to no effect.
 		return screened{}
@@ -415,4 +415,173 @@ func decodeNumbersStream(body []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// maxPlainDepth bounds the nesting plainJSON accepts.
+const maxPlainDepth = 512
+
+// plainJSON reports whether b is one well-formed JSON value (surrounding
+// whitespace allowed) without a backslash and nested at most
+// maxPlainDepth deep: where it reports true, json.Valid does too. It
+// answers false for anything else, valid or not, and then the caller takes
+// the general path. One pass, no allocation.
+func plainJSON(b []byte) bool {
+	var objs [maxPlainDepth / 64]uint64 // bit d: the container at depth d is an object
+	depth, i := 0, 0
+value:
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return false
+	}
+	switch b[i] {
+	case '{', '[':
+		if depth == maxPlainDepth {
+			return false
+		}
+		obj := b[i] == '{'
+		if obj {
+			objs[depth/64] |= 1 << (depth % 64)
+		} else {
+			objs[depth/64] &^= 1 << (depth % 64)
+		}
+		depth++
+		i = skipSpace(b, i+1)
+		if i < len(b) && (obj && b[i] == '}' || !obj && b[i] == ']') {
+			depth--
+			i++
+			goto after
+		}
+		if obj {
+			goto key
+		}
+		goto value
+	case '"':
+		if i = plainStringEnd(b, i); i < 0 {
+			return false
+		}
+	case 't':
+		if i = literalEnd(b, i, "true"); i < 0 {
+			return false
+		}
+	case 'f':
+		if i = literalEnd(b, i, "false"); i < 0 {
+			return false
+		}
+	case 'n':
+		if i = literalEnd(b, i, "null"); i < 0 {
+			return false
+		}
+	default:
+		if i = numberEnd(b, i); i < 0 {
+			return false
+		}
+	}
+after:
+	i = skipSpace(b, i)
+	if depth == 0 {
+		return i == len(b)
+	}
+	if i >= len(b) {
+		return false
+	}
+	switch obj := objs[(depth-1)/64]>>((depth-1)%64)&1 == 1; {
+	case b[i] == ',' && obj:
+		i++
+		goto key
+	case b[i] == ',':
+		i++
+		goto value
+	case b[i] == '}' && obj, b[i] == ']' && !obj:
+		depth--
+		i++
+		goto after
+	}
+	return false
+key:
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '"' {
+		return false
+	}
+	if i = plainStringEnd(b, i); i < 0 {
+		return false
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return false
+	}
+	i++
+	goto value
+}
+
+// skipSpace returns the index of the first byte at or after i in b that
+// is not JSON whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainStringEnd returns the end of the JSON string at b[i] (a quote),
+// which must hold no backslash and no control character, or -1.
+func plainStringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1
+		case c == '\\' || c < 0x20:
+			return -1
+		}
+	}
+	return -1
+}
+
+// literalEnd returns the end of lit at b[i], or -1.
+func literalEnd(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// numberEnd returns the end of the JSON number at b[i], or -1:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(b []byte, i int) int {
+	digits := func(i int) int {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		return j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
 }

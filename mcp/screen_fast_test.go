@@ -66,7 +66,7 @@ func screenBoth(t testing.TB, s *Session, mode ResponseMode, body []byte) (fast 
 	clear := g.rclear
 	defer func() { g.rmode, g.rclear = ResponseSanitize, clear }()
 	g.rmode = mode
-	fast = clear.ClearJSON(ctx, body) && json.Valid(body)
+	fast = clear.ClearJSON(ctx, body) && plainJSON(body)
 	got := s.screen(ctx, methodToolsCall, "echo", bytes.Clone(body))
 	g.rclear = nil
 	want := s.screen(ctx, methodToolsCall, "echo", bytes.Clone(body))
@@ -240,4 +240,59 @@ func FuzzScreenFastPath(f *testing.F) {
 			screenBoth(t, s, mode, body)
 		}
 	})
+}
+
+// plainJSONAgrees fails unless plainJSON(b) equals json.Valid(b) for b
+// without a backslash nested at most maxPlainDepth deep, and implies it
+// for any b.
+func plainJSONAgrees(t *testing.T, b []byte) {
+	t.Helper()
+	got, want := plainJSON(b), json.Valid(b)
+	if got && !want {
+		t.Fatalf("plainJSON(%q) = true, json.Valid = false", b)
+	}
+	if got != want && bytes.IndexByte(b, '\\') < 0 && checkDepth(b, maxPlainDepth) == nil {
+		t.Fatalf("plainJSON(%q) = %v, json.Valid = %v", b, got, want)
+	}
+}
+
+func TestPlainJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`{"content":[{"type":"text","text":"hello"}]}`, true},
+		{` { "a" : [ 1 , -2.5e+10 , 0 , true , false , null , "x" , { } , [ ] ] } ` + "\n", true},
+		{`"x"`, true}, {`0`, true}, {`-0.0E1`, true}, {`[]`, true}, {"\"caf\xc3\xa9\"", true},
+		{``, false}, {` `, false}, {`{`, false}, {`}`, false}, {`[1,]`, false}, {`{"a":1,}`, false},
+		{`{"a"}`, false}, {`{"a":}`, false}, {`{1:2}`, false}, {`[1 2]`, false}, {`01`, false},
+		{`1.`, false}, {`.5`, false}, {`1e`, false}, {`-`, false}, {`+1`, false}, {`tru`, false},
+		{`nul`, false}, {`[}`, false}, {`{]`, false}, {`{"a":1} x`, false}, {`1 2`, false},
+		{"\"a\tb\"", false}, {`"a\nb"`, false}, {`"\u0041"`, false}, {`"abc`, false},
+		{strings.Repeat("[", maxPlainDepth) + strings.Repeat("]", maxPlainDepth), true},
+		{strings.Repeat("[", maxPlainDepth+1) + strings.Repeat("]", maxPlainDepth+1), false},
+	}
+	for _, tt := range tests {
+		if got := plainJSON([]byte(tt.in)); got != tt.want {
+			t.Errorf("plainJSON(%.40q) = %v, want %v", tt.in, got, tt.want)
+		}
+		plainJSONAgrees(t, []byte(tt.in))
+	}
+}
+
+func TestPlainJSONAllocs(t *testing.T) {
+	b := []byte(`{"content":[{"type":"text","text":"hello"}],"structuredContent":{"n":[1,2.5,true,null]}}`)
+	if n := testing.AllocsPerRun(100, func() { plainJSON(b) }); n != 0 {
+		t.Errorf("plainJSON allocates %v times, want 0", n)
+	}
+}
+
+// FuzzPlainJSON checks plainJSON against json.Valid (see plainJSONAgrees).
+func FuzzPlainJSON(f *testing.F) {
+	for _, s := range []string{`{"content":[{"type":"text","text":"hello"}]}`, `[1,-2.5e+10,0,true,false,null,"x",{},[]]`,
+		`{"a":1,}`, `01`, `1e5`, `"\u00e9"`, "\"\xff\"", ` {"a" : [ ] } `, `[[[[]]]]`, `{"a":{"b":{"c":[1]}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(plainJSONAgrees)
 }
