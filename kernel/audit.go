@@ -179,7 +179,9 @@ func summarize(v any) (hash, summary string) {
 		summary = "json: " + strconv.Itoa(len(b)) + " bytes"
 	}
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), boundText(summary, maxSummary)
+	var digest [2 * sha256.Size]byte
+	hex.Encode(digest[:], sum[:])
+	return string(digest[:]), boundText(summary, maxSummary)
 }
 
 // boundText makes s valid UTF-8 and at most n bytes.
