@@ -632,7 +632,11 @@ func (e *evaluator) response(ctx context.Context) (section, []target, error) {
 		"BIPIA gives attacks and the e-mails, tables and code they hide in; the secrets files give credentials "+
 		"and secret-shaped strings that are not credentials (near misses, placeholders). Two configurations: "+
 		"the reference's rules alone (the default of `detect.NewResponseScanner`), and the rules with the secrets "+
-		"detector (`ResponseOptions.Secrets`), which is what `agentos mcp wrap` and `agentos mcp proxy` run.")
+		"detector (`ResponseOptions.Secrets`), which is what `agentos mcp wrap` and `agentos mcp proxy` run. "+
+		"Neither runs the injection model, hence the low BIPIA recall: its verdict is about a whole text, so a "+
+		"flagged response could only be blocked whole, and in the data channel the prompt head, which runs there too, "+
+		"fires on instructions written for people: a README's \"To install, run npm install and then start the server "+
+		"with npm start.\" scores 97% there (the data head: 2%). Blocking on it is not yet a default the gateway can afford.")
 	configs := []struct {
 		name string
 		opts detect.ResponseOptions
