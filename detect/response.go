@@ -59,6 +59,18 @@ type ResponseOptions struct {
 	// Their CredentialType is the finding's Kind. nil: only the
 	// reference's patterns, as the reference reports them.
 	Secrets *Secrets
+	// Injection, if set, also judges each response as untrusted data
+	// with this detector's rules and its model's data head (see
+	// [Injection.CheckChannel] with [ChannelData]). A rule finding is a
+	// prompt_injection threat with its span, unless a threat of the
+	// reference's rules covers it; the data head's verdict, which is about
+	// the whole response, is a prompt_injection threat with Start and End
+	// -1 (it cannot be cut out: a sanitizing caller must block). The
+	// prompt head's verdict is left out: in data it also fires on
+	// instructions written for people (a README's install steps). A
+	// failed check is an error threat (fail closed). nil: the reference's
+	// rules only.
+	Injection *Injection
 }
 
 // ResponseScanner scans tool outputs before a model reads them:
@@ -70,6 +82,7 @@ type ResponseScanner struct {
 	max     int
 	rules   *responseRules
 	secrets *Secrets   // nil: the reference's credential patterns only
+	inj     *Injection // nil: the reference's injection rules only
 	meter   *workMeter // nil except in tests
 }
 
@@ -83,7 +96,7 @@ func NewResponseScanner(opts ResponseOptions) (*ResponseScanner, error) {
 	if opts.MaxInputBytes == 0 {
 		opts.MaxInputBytes = 1 << 20
 	}
-	return &ResponseScanner{max: opts.MaxInputBytes, rules: sharedResponseRules(), secrets: opts.Secrets}, nil
+	return &ResponseScanner{max: opts.MaxInputBytes, rules: sharedResponseRules(), secrets: opts.Secrets, inj: opts.Injection}, nil
 }
 
 type responseRules struct {
@@ -448,6 +461,9 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 			from = b
 		}
 	}
+	if s.inj != nil {
+		s.judgeInjection(ctx, text, &res)
+	}
 	if s.secrets != nil {
 		ref := len(res.Threats)
 		for _, f := range s.secrets.scan(text) {
@@ -471,6 +487,49 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	}
 	res.Safe = len(res.Threats) == 0
 	return res
+}
+
+// judgeInjection adds the injection detector's rule findings and its
+// data head's verdict on text to res (see ResponseOptions.Injection).
+func (s *ResponseScanner) judgeInjection(ctx context.Context, text string, res *ResponseScan) {
+	v, err := s.inj.CheckChannel(ctx, text, nil, ChannelData)
+	if err != nil {
+		res.Threats = append(res.Threats, ResponseThreat{Category: ResponseError,
+			Description: "Response injection check failed — fail closed: " + err.Error(), Start: -1, End: -1})
+		return
+	}
+	ref := len(res.Threats)
+	for _, f := range v.Findings {
+		switch {
+		case f.Rule == "model":
+			continue // the prompt head
+		case isMarkdownDelimiter(f.Rule) && s.inj.sensitivity != SensitivityStrict:
+			continue // not an injection on its own (present when a head fired)
+		case f.Rule == "model:data":
+			res.Threats = append(res.Threats, ResponseThreat{Category: ResponsePromptInjection,
+				Description: f.Explanation, MatchedPattern: f.Rule, Start: -1, End: -1})
+		case f.Start >= 0 && f.Start <= f.End && f.End <= len(text):
+			if injectionCovered(res.Threats[:ref], f.Start, f.End) {
+				continue
+			}
+			res.Threats = append(res.Threats, ResponseThreat{Category: ResponsePromptInjection,
+				Description: f.Explanation, MatchedPattern: text[f.Start:f.End], Start: f.Start, End: f.End})
+		default:
+			res.Threats = append(res.Threats, ResponseThreat{Category: ResponsePromptInjection,
+				Description: f.Explanation, MatchedPattern: f.Rule, Start: -1, End: -1})
+		}
+	}
+}
+
+// injectionCovered reports whether an injection threat among threats
+// overlaps the span [start, end).
+func injectionCovered(threats []ResponseThreat, start, end int) bool {
+	for _, t := range threats {
+		if (t.Category == ResponseInstructionInjection || t.Category == ResponsePromptInjection) && t.Start < end && start < t.End {
+			return true
+		}
+	}
+	return false
 }
 
 // credentialCovered reports whether a credential leak among threats

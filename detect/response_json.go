@@ -40,11 +40,14 @@ import (
 //   - with ResponseOptions.Secrets, every finding of that detector starts
 //     from one of its literal anchors, so body must hold none of those
 //     that a string can hold (none with a double quote in it).
+//
+// With ResponseOptions.Injection it always answers false: the model judges
+// each string as a whole, which nothing over body can stand in for.
 func (s *ResponseScanner) ClearJSON(ctx context.Context, body []byte) bool {
 	if len(body) == 0 {
 		return true
 	}
-	if ctx.Err() != nil || len(body) > s.max || bytes.IndexByte(body, '\\') >= 0 || !utf8.Valid(body) {
+	if s.inj != nil || ctx.Err() != nil || len(body) > s.max || bytes.IndexByte(body, '\\') >= 0 || !utf8.Valid(body) {
 		return false
 	}
 	// The string shares body's bytes: the rules only read it, and nothing

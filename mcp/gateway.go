@@ -135,8 +135,15 @@ type Options struct {
 	// ResponseScanner scans responses. nil: detect.NewResponseScanner
 	// with the full secrets detector (detect.NewSecrets), so that every
 	// kind of credential it knows is caught, not only the reference's
-	// nine patterns.
+	// nine patterns, and with ResponseInjection.
 	ResponseScanner ResponseScanner
+	// ResponseInjection, if set, is the prompt-injection detector the
+	// default response scanner also judges every response with (its rules
+	// and its model's data head; see detect.ResponseOptions.Injection).
+	// A response its model flags cannot be sanitized, only blocked or
+	// passed with a warning. Ignored when ResponseScanner is set. nil:
+	// the reference's injection rules only.
+	ResponseInjection *detect.Injection
 	// ResponseMode says what happens to flagged responses. Zero:
 	// ResponseSanitize.
 	ResponseMode ResponseMode
@@ -242,7 +249,8 @@ func New(opts Options) (*Gateway, error) {
 		g.hideSev = detect.SeverityHigh
 	}
 	if g.rscan == nil {
-		s, err := detect.NewResponseScanner(detect.ResponseOptions{Secrets: detect.NewSecrets(detect.SecretsOptions{})})
+		s, err := detect.NewResponseScanner(detect.ResponseOptions{Secrets: detect.NewSecrets(detect.SecretsOptions{}),
+			Injection: opts.ResponseInjection})
 		if err != nil {
 			return nil, fmt.Errorf("mcp: response scanner: %w", err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/agentos/agentos/approval"
 	"github.com/agentos/agentos/audit"
 	"github.com/agentos/agentos/audit/sqlite"
+	"github.com/agentos/agentos/detect"
 	"github.com/agentos/agentos/kernel"
 	"github.com/agentos/agentos/mcp"
 	"github.com/agentos/agentos/policy"
@@ -64,6 +65,7 @@ type wrapParams struct {
 	allowRisky      bool
 	approveNewTools bool
 	responseMode    string
+	injectionModel  bool
 	denyAsToolError bool
 	logLevel        string
 	callTimeout     time.Duration
@@ -190,9 +192,15 @@ func openGateway(ctx context.Context, p wrapParams, dir string, logger *slog.Log
 	if err != nil {
 		return nil, exitf(ExitFailure, "%v", err)
 	}
+	var inj *detect.Injection
+	if p.injectionModel {
+		if inj, err = detect.NewInjection(detect.InjectionOptions{Channel: detect.ChannelData, Logger: logger}); err != nil {
+			return nil, exitf(ExitFailure, "--scan-injection-model: %v", err)
+		}
+	}
 	g, err := mcp.New(mcp.Options{
 		Kernel: k, AgentID: p.agentID, Auditor: alog, Policy: engine, Pins: pins,
-		ApproveNewTools: p.approveNewTools, ResponseMode: mode, DenyAsToolError: p.denyAsToolError,
+		ApproveNewTools: p.approveNewTools, ResponseMode: mode, ResponseInjection: inj, DenyAsToolError: p.denyAsToolError,
 		CallTimeout: p.callTimeout, Logger: logger,
 	})
 	if err != nil {
@@ -227,6 +235,8 @@ func addGatewayFlags(cmd *cobra.Command, p *wrapParams) {
 	f.StringVar(&p.dataDir, "data-dir", "", "data directory for pins, approvals and the audit log (default $"+dataDirEnv+" or ~/.agentos)")
 	f.BoolVar(&p.approveNewTools, "approve-new-tools", false, "hide new tools until approved with 'agentos mcp pins approve'")
 	f.StringVar(&p.responseMode, "response-mode", "sanitize", "what to do with flagged responses: sanitize, block, warn or off")
+	f.BoolVar(&p.injectionModel, "scan-injection-model", false, "also judge every response with the prompt-injection model (its data head) and rules; "+
+		"a response the model flags is blocked (or, with --response-mode warn, passed and audited)")
 	f.BoolVar(&p.denyAsToolError, "deny-as-tool-error", false, "answer denied calls with an isError tool result instead of a JSON-RPC error")
 	f.StringVar(&p.logLevel, "log-level", "warn", "stderr log level: debug, info, warn or error")
 	f.DurationVar(&p.callTimeout, "call-timeout", mcp.DefaultCallTimeout, "longest a tools/call may take")

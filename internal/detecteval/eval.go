@@ -59,6 +59,39 @@ type evaluator struct {
 	c           *corpus
 	bench       bool
 	trainEpochs int // see params
+
+	held      []injtrain.Row // the injection rows held out from training
+	heldModel *detect.Model  // trained without them; nil until heldOut
+	heldOrd   int            // ordinary texts in its training data
+	heldTrain int            // corpus rows in its training data
+}
+
+// heldOut returns the injection rows held out from training and a model
+// trained, as the embedded one is, on the rest: made once and shared by
+// the sections that judge held-out rows.
+func (e *evaluator) heldOut(ctx context.Context) ([]injtrain.Row, *detect.Model, error) {
+	if e.heldModel != nil {
+		return e.held, e.heldModel, nil
+	}
+	train, held := injtrain.Split(e.injRows())
+	// The data head also learns from ordinary text of other corpus files,
+	// as the embedded model does (injtrain.Load appends the same rows).
+	ordinary, err := injtrain.LoadOrdinary(e.c.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.heldTrain = len(train)
+	train = append(train, ordinary...)
+	opts := injtrain.TrainOptions()
+	if e.trainEpochs > 0 {
+		opts.Epochs = e.trainEpochs
+	}
+	m, err := injtrain.Train(ctx, train, injtrain.Seed, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.held, e.heldModel, e.heldOrd = held, m, len(ordinary)
+	return held, m, nil
 }
 
 // flagFunc decides one text; an error counts as flagged (fail closed).
@@ -150,19 +183,7 @@ func checkFlag(d *detect.Injection) flagFunc {
 func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
 	sec := section{Title: "Prompt injection (`detect.Injection`, `detect.Model`)"}
 	rows := e.injRows()
-	train, held := injtrain.Split(rows)
-	// The data head also learns from ordinary text of other corpus files,
-	// as the embedded model does (injtrain.Load appends the same rows).
-	ordinary, err := injtrain.LoadOrdinary(e.c.dir)
-	if err != nil {
-		return sec, nil, err
-	}
-	train = append(train, ordinary...)
-	opts := injtrain.TrainOptions()
-	if e.trainEpochs > 0 {
-		opts.Epochs = e.trainEpochs
-	}
-	m, err := injtrain.Train(ctx, train, injtrain.Seed, opts)
+	held, m, err := e.heldOut(ctx)
 	if err != nil {
 		return sec, nil, err
 	}
@@ -171,7 +192,7 @@ func (e *evaluator) injection(ctx context.Context) (section, []target, error) {
 		"(BIPIA's own test files and three in ten WildGuard rows by a hash of the text); the held-out model "+
 		"is trained on the other %d rows plus the synthetic data of `internal/train/injtrain` (and, for the data head, "+
 		"%d texts of ordinary corpus files), with the same seed and options as the embedded model.",
-		len(held), len(train)-len(ordinary), len(ordinary)))
+		len(held), e.heldTrain, e.heldOrd))
 	sec.Intro = append(sec.Intro, injectionModelNotes...)
 	combined := map[detect.Sensitivity]*detect.Injection{}
 	for _, s := range []detect.Sensitivity{detect.SensitivityStrict, detect.SensitivityBalanced, detect.SensitivityPermissive} {
@@ -630,13 +651,15 @@ func (e *evaluator) response(ctx context.Context) (section, []target, error) {
 	sec.Intro = append(sec.Intro, "A response counts as flagged when `ScanResponse` reports it unsafe. Ordinary "+
 		"tool-call JSON stands in for ordinary tool output (a proxy: no corpus has labelled tool outputs); "+
 		"BIPIA gives attacks and the e-mails, tables and code they hide in; the secrets files give credentials "+
-		"and secret-shaped strings that are not credentials (near misses, placeholders). Two configurations: "+
-		"the reference's rules alone (the default of `detect.NewResponseScanner`), and the rules with the secrets "+
-		"detector (`ResponseOptions.Secrets`), which is what `agentos mcp wrap` and `agentos mcp proxy` run. "+
-		"Neither runs the injection model, hence the low BIPIA recall: its verdict is about a whole text, so a "+
-		"flagged response could only be blocked whole, and in the data channel the prompt head, which runs there too, "+
-		"fires on instructions written for people: a README's \"To install, run npm install and then start the server "+
-		"with npm start.\" scores 97% there (the data head: 2%). Blocking on it is not yet a default the gateway can afford.")
+		"and secret-shaped strings that are not credentials (near misses, placeholders). Three configurations: "+
+		"the reference's rules alone (the default of `detect.NewResponseScanner`); the rules with the secrets "+
+		"detector (`ResponseOptions.Secrets`), which is what `agentos mcp wrap` and `agentos mcp proxy` run by default; "+
+		"and, with `--scan-injection-model`, also the injection detector's rules and its model's data head "+
+		"(`ResponseOptions.Injection`). The first two miss most of BIPIA's attacks, which the reference's rules were "+
+		"not written for. The model is not on by default: its verdict is about a whole text, so a flagged response "+
+		"can only be blocked whole, and a false alarm blocks a tool's answer. Only the data head counts: the prompt "+
+		"head, which also runs on data, fires on instructions written for people (a README's \"To install, run npm "+
+		"install and then start the server with npm start.\" scores 97% there, 2% by the data head).")
 	configs := []struct {
 		name string
 		opts detect.ResponseOptions
@@ -678,7 +701,63 @@ func (e *evaluator) response(ctx context.Context) (section, []target, error) {
 			sec.Speed = append(sec.Speed, speed{"ScanResponse, 1 KiB, " + cfg.name, r.String()})
 		}
 	}
+	if err := e.responseModel(ctx, &sec); err != nil {
+		return sec, nil, err
+	}
 	return sec, nil, nil
+}
+
+// responseModel adds to sec the response scan as `mcp wrap
+// --scan-injection-model` runs it (the rules, the secrets detector and the
+// injection detector's rules and data head), judged on the held-out
+// injection rows with the model trained without them, and on the files
+// the injection model is not evaluated on.
+func (e *evaluator) responseModel(ctx context.Context, sec *section) error {
+	held, m, err := e.heldOut(ctx)
+	if err != nil {
+		return err
+	}
+	inj, err := detect.NewInjection(detect.InjectionOptions{Model: m, Channel: detect.ChannelData})
+	if err != nil {
+		return err
+	}
+	s, err := detect.NewResponseScanner(detect.ResponseOptions{Secrets: detect.NewSecrets(detect.SecretsOptions{}), Injection: inj})
+	if err != nil {
+		return err
+	}
+	flag := func(ctx context.Context, text string) (bool, error) {
+		return !s.ScanResponse(ctx, text, "").Safe, ctx.Err()
+	}
+	var data []injtrain.Row // the rows that are data, not a user's prompt
+	for _, r := range held {
+		if injtrain.EvalChannel(r) == detect.ChannelData {
+			data = append(data, r)
+		}
+	}
+	files, cats, _, err := measureInj(ctx, data, flag)
+	if err != nil {
+		return err
+	}
+	for _, file := range []string{"toolcalls/bfcl_calls.jsonl", "secrets/detect_secrets_plugin_tests.jsonl", "secrets/gitleaks_rule_examples.jsonl"} {
+		if err := measure(ctx, file, e.c.rows[file], flag, files); err != nil {
+			return err
+		}
+	}
+	const name = "with `--scan-injection-model` (the rules, `detect.Secrets`, the injection detector's rules and data head)"
+	sec.Intro = append(sec.Intro, "The tables "+name+" judge the injection files' held-out rows that are data (BIPIA's "+
+		"e-mails, tables and code answers, and its attacks; not its questions or WildGuard's prompts, which a user asks and "+
+		"which the data head rightly flags when they turn up inside a tool's output), with the model trained without them "+
+		"(as in the injection section); BFCL's tool calls are ordinary text the data head was trained on, so their rate "+
+		"there is optimistic.")
+	sec.Tables = append(sec.Tables,
+		table{Title: "Per file, " + name, Key: "file", Rows: files.sorted()},
+		table{Title: "Per category (held out), " + name, Key: "file / category", Rows: cats.sorted()})
+	if e.bench {
+		kib := benignText(e.c.rows["injection/bipia.jsonl"], 1<<10)
+		r := bench(len(kib), func() { _ = s.ScanResponse(ctx, kib, "read_email") })
+		sec.Speed = append(sec.Speed, speed{"ScanResponse, 1 KiB, " + name, r.String()})
+	}
+	return nil
 }
 
 // secretMissReasons say why the secrets detector gets the rows of a kind
