@@ -467,7 +467,7 @@ func (s *ResponseScanner) ScanResponse(ctx context.Context, text, toolName strin
 	if s.secrets != nil {
 		ref := len(res.Threats)
 		for _, f := range s.secrets.scan(text) {
-			if credentialCovered(res.Threats[:ref], f.Start, f.End) {
+			if covered(res.Threats[:ref], f.Start, f.End, ResponseCredentialLeak, ResponseCredentialLeak) {
 				continue
 			}
 			res.Threats = append(res.Threats, ResponseThreat{Category: ResponseCredentialLeak,
@@ -509,7 +509,7 @@ func (s *ResponseScanner) judgeInjection(ctx context.Context, text string, res *
 			res.Threats = append(res.Threats, ResponseThreat{Category: ResponsePromptInjection,
 				Description: f.Explanation, MatchedPattern: f.Rule, Start: -1, End: -1})
 		case f.Start >= 0 && f.Start <= f.End && f.End <= len(text):
-			if injectionCovered(res.Threats[:ref], f.Start, f.End) {
+			if covered(res.Threats[:ref], f.Start, f.End, ResponseInstructionInjection, ResponsePromptInjection) {
 				continue
 			}
 			res.Threats = append(res.Threats, ResponseThreat{Category: ResponsePromptInjection,
@@ -521,22 +521,11 @@ func (s *ResponseScanner) judgeInjection(ctx context.Context, text string, res *
 	}
 }
 
-// injectionCovered reports whether an injection threat among threats
+// covered reports whether a threat among threats of category a or b
 // overlaps the span [start, end).
-func injectionCovered(threats []ResponseThreat, start, end int) bool {
+func covered(threats []ResponseThreat, start, end int, a, b ResponseCategory) bool {
 	for _, t := range threats {
-		if (t.Category == ResponseInstructionInjection || t.Category == ResponsePromptInjection) && t.Start < end && start < t.End {
-			return true
-		}
-	}
-	return false
-}
-
-// credentialCovered reports whether a credential leak among threats
-// overlaps the span [start, end).
-func credentialCovered(threats []ResponseThreat, start, end int) bool {
-	for _, t := range threats {
-		if t.Category == ResponseCredentialLeak && t.Start < end && start < t.End {
+		if (t.Category == a || t.Category == b) && t.Start < end && start < t.End {
 			return true
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agentos/agentos/audit"
+	"github.com/agentos/agentos/internal/jsonw"
 )
 
 // PinFileName is the pin file's name in the data directory.
@@ -315,12 +316,12 @@ func encodePins(pins []*Pin) ([]byte, error) {
 		}
 		b = append(b, "\n"...)
 		b = append(b, `{"server":`...)
-		b = appendJSONString(b, p.Server)
+		b = jsonw.AppendString(b, p.Server)
 		b = append(b, `,"tool":`...)
-		b = appendJSONString(b, p.Tool)
+		b = jsonw.AppendString(b, p.Tool)
 		if p.Hash != "" {
 			b = append(b, `,"hash":`...)
-			b = appendJSONString(b, p.Hash)
+			b = jsonw.AppendString(b, p.Hash)
 		}
 		if len(p.Definition) > 0 {
 			b = append(b, `,"definition":`...)
@@ -328,7 +329,7 @@ func encodePins(pins []*Pin) ([]byte, error) {
 		}
 		if p.PendingHash != "" {
 			b = append(b, `,"pending_hash":`...)
-			b = appendJSONString(b, p.PendingHash)
+			b = jsonw.AppendString(b, p.PendingHash)
 		}
 		if len(p.PendingDefinition) > 0 {
 			b = append(b, `,"pending_definition":`...)
@@ -347,20 +348,6 @@ func encodePins(pins []*Pin) ([]byte, error) {
 		b = append(b, '}')
 	}
 	return append(b, "\n]}\n"...), nil
-}
-
-// appendJSONString appends s to b as a JSON string, as json.Marshal
-// writes it.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 func (s *PinStore) sortedLocked() []*Pin {
