@@ -364,6 +364,7 @@ func gramBlock18(blk string, g uint64, w *[1 << 18]int8) (s int32, _ uint64, gra
 // word and, for a word opening the text, a sentence, a line or a table
 // cell, its lead feature, added to the block of its last byte.
 func scoreWords(text string, bits uint8, code bool, w []int8, sums, count []int32) {
+	h := wordHead{w: w, sums: sums, count: count}
 	shift := (64 - bits) & 63
 	var prevWord, salt uint64
 	lead := true
@@ -387,25 +388,8 @@ func scoreWords(text string, bits uint8, code bool, w []int8, sums, count []int3
 		for ; i < len(text) && ngramClass[text[i]]&classWord != 0; i++ {
 			word = (word ^ uint64(text[i])) * rollBase
 		}
-		word ^= salt
-		k := (i - 1) / modelBlock
-		h := word ^ saltWord
-		s := int32(w[uint32(((h^(h>>29))*hashMul)>>shift)])
-		n := int32(1)
-		if prevWord != 0 {
-			h := (prevWord*31 + word) ^ saltBigram
-			s += int32(w[uint32(((h^(h>>29))*hashMul)>>shift)])
-			n++
-		}
-		if lead {
-			h := word ^ saltLead
-			s += int32(w[uint32(((h^(h>>29))*hashMul)>>shift)])
-			n++
-			lead = false
-		}
-		sums[k] += s
-		count[k] += n
-		prevWord = word
+		prevWord = h.add(word^salt, prevWord, lead, (i-1)/modelBlock, shift)
+		lead = false
 	}
 }
 
